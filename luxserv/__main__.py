@@ -1,0 +1,3 @@
+from luxserv.cli import main
+
+main()

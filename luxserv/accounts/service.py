@@ -1,0 +1,135 @@
+"""Users, passwords and sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from luxserv.accounts.models import Role, User, UserSession
+from luxserv.audit.service import record
+from luxserv.core.clock import utcnow
+from luxserv.core.errors import Conflict, InvalidInput, NotAuthenticated
+from luxserv.core.security import (
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    token_digest,
+    verify_password,
+)
+from luxserv.core.settings import Settings
+from luxserv.properties.models import Owner
+
+MIN_PASSWORD_LENGTH = 10
+# Touch last_seen_at at most this often, so reads do not turn into writes on every request.
+_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def normalize_login_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidInput(f"not a valid e-mail address: {email!r}", field="email") from error
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    role: Role,
+    password: str,
+    full_name: str = "",
+    owner: Owner | None = None,
+    actor: str,
+) -> User:
+    """A new login. Owners must be linked to an owner record; passwords have a minimum length."""
+    address = normalize_login_email(email)
+    if role == Role.owner and owner is None:
+        raise InvalidInput("an owner login needs --owner (the owner it belongs to)", field="owner")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    if session.scalar(select(User.id).where(User.email == address)):
+        raise Conflict(f"a user with e-mail {address} already exists", field="email")
+    user = User(
+        email=address,
+        role=role,
+        full_name=full_name,
+        owner_id=owner.id if owner else None,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor=actor, action="user.created", entity_type="user", entity_id=user.id, role=role.value)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active user with these credentials. The same answer, in the same time, for any wrong pair."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise NotAuthenticated("e-mail or password is not right")
+    if user.password_hash and password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_session(session: Session, user: User, settings: Settings, *, user_agent: str = "") -> str:
+    """A new session (always a new id, so a planted one is useless). Returns the token for the cookie."""
+    token = new_token()
+    now = utcnow()
+    session.add(
+        UserSession(
+            token_digest=token_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_max_hours),
+            user_agent=user_agent[:300],
+        )
+    )
+    record(session, actor=f"user:{user.id}", action="session.started", entity_type="user", entity_id=user.id)
+    return token
+
+
+def resolve_session(session: Session, token: str, settings: Settings) -> tuple[User | None, bool]:
+    """The user behind a live session token (not idle too long, not past its end), and whether to touch it."""
+    row = session.scalar(
+        select(UserSession)
+        .where(UserSession.token_digest == token_digest(token))
+        .options(selectinload(UserSession.user))
+    )
+    if row is None:
+        return None, False
+    now = utcnow()
+    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= row.expires_at or now >= idle_limit or not row.user.is_active:
+        return None, False
+    return row.user, now - row.last_seen_at > _SEEN_GRANULARITY
+
+
+def touch_session(session: Session, token: str) -> None:
+    """Record activity (what the idle timeout counts from)."""
+    session.execute(
+        update(UserSession).where(UserSession.token_digest == token_digest(token)).values(last_seen_at=utcnow())
+    )
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.token_digest == token_digest(token)))
+
+
+def find_owner(session: Session, ref: str) -> Owner | None:
+    """An owner by id, e-mail or exact name (case-insensitive)."""
+    if ref.isdigit():
+        return session.get(Owner, int(ref))
+    lowered = ref.strip().lower()
+    return session.scalar(
+        select(Owner)
+        .where(or_(func.lower(Owner.email) == lowered, func.lower(Owner.name) == lowered))
+        .order_by(Owner.id)
+        .limit(1)
+    )

@@ -1,0 +1,228 @@
+"""`apply(event)`: the one place a normalized booking event changes the database.
+
+Runs inside the caller's transaction and never commits. In that transaction it matches the property (or keeps
+the booking unplaced), upserts the guest, upserts the booking (unique provider + external id), drops stale
+events, and writes an audit entry. Invalid events raise `EventRejected` before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from luxserv.audit.service import record
+from luxserv.bookings.models import Booking, BookingStatus
+from luxserv.core.clock import utcnow
+from luxserv.core.errors import EventRejected
+from luxserv.guests.service import upsert_from_booking
+from luxserv.integrations.base import BookingEvent, EventKind
+from luxserv.properties.matching import match_property
+
+MAX_STAY_NIGHTS = 366
+
+
+class Outcome(StrEnum):
+    created = "created"
+    updated = "updated"
+    cancelled = "cancelled"
+    unchanged = "unchanged"
+    stale = "stale"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    booking: Booking
+    outcome: Outcome
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome not in (Outcome.unchanged, Outcome.stale)
+
+
+def validate(event: BookingEvent) -> None:
+    """Reject what can never be a real stay, naming the field."""
+    if not event.external_id.strip():
+        raise EventRejected("booking id is empty", field="booking_id")
+    if event.check_out <= event.check_in:
+        raise EventRejected("check_out must be after check_in", field="check_out")
+    if (event.check_out - event.check_in).days > MAX_STAY_NIGHTS:
+        raise EventRejected(f"a stay may not exceed {MAX_STAY_NIGHTS} nights", field="check_out")
+    if event.guest_count < 1:
+        raise EventRejected("guest_count must be at least 1", field="guest_count")
+    if not event.guest.name.strip():
+        raise EventRejected("guest name is empty", field="guest_name")
+    if event.guest.email:
+        try:
+            validate_email(event.guest.email, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise EventRejected(f"guest e-mail is not valid: {error}", field="guest_email") from error
+    if event.status is not None and event.status not in BookingStatus.__members__:
+        raise EventRejected(f"unknown booking status {event.status!r}", field="status")
+
+
+def apply(session: Session, event: BookingEvent, *, actor: str) -> ApplyResult:
+    """Apply one event; idempotent, and an event older than what is stored changes nothing."""
+    validate(event)
+    booking = _find(session, event.provider, event.external_id)
+    if booking is not None and _is_stale(booking, event):
+        return ApplyResult(booking, Outcome.stale)
+
+    prop = match_property(session, event.provider, event.listing)
+    guest = upsert_from_booking(session, event.guest, current=booking.guest if booking else None)
+
+    if booking is None:
+        booking = Booking(
+            provider=event.provider,
+            external_id=event.external_id,
+            status=_status(event, None),
+            property_id=prop.id if prop else None,
+            guest_id=guest.id,
+            **_details(event),
+        )
+        if booking.status == BookingStatus.cancelled:
+            booking.cancelled_at = utcnow()
+        raced = _insert(session, booking)
+        if raced is None:
+            _audit_created(session, booking, actor, event)
+            return ApplyResult(booking, Outcome.created)
+        booking = raced  # another transaction created it first: carry on as an update of its row
+        if _is_stale(booking, event):
+            return ApplyResult(booking, Outcome.stale)
+
+    return _update(session, booking, event, prop_id=prop.id if prop else None, guest_id=guest.id, actor=actor)
+
+
+def _find(session: Session, provider: str, external_id: str) -> Booking | None:
+    return session.scalar(
+        select(Booking)
+        .where(Booking.provider == provider, Booking.external_id == external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _insert(session: Session, booking: Booking) -> Booking | None:
+    """Insert; if the same booking was inserted concurrently, return that row (locked) instead."""
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except IntegrityError:
+        existing = _find(session, booking.provider, booking.external_id)
+        if existing is None:
+            raise
+        return existing
+    return None
+
+
+def _is_stale(booking: Booking, event: BookingEvent) -> bool:
+    if event.version is not None and booking.source_version is not None:
+        return event.version < booking.source_version
+    if event.occurred_at is not None and booking.source_updated_at is not None:
+        return event.occurred_at < booking.source_updated_at
+    return False
+
+
+def _status(event: BookingEvent, current: BookingStatus | None) -> BookingStatus:
+    if event.status is not None:
+        return BookingStatus(event.status)
+    if event.kind == EventKind.cancelled:
+        return BookingStatus.cancelled
+    if event.kind == EventKind.checked_in:
+        return BookingStatus.checked_in
+    if event.kind == EventKind.checked_out:
+        return BookingStatus.checked_out
+    # created/updated say nothing about status: keep what we know (a late "created" never revives a cancellation).
+    return current or BookingStatus.confirmed
+
+
+def _details(event: BookingEvent) -> dict[str, Any]:
+    return {
+        "listing_id": event.listing.listing_id,
+        "listing_name": event.listing.name or event.listing.address,
+        "check_in": event.check_in,
+        "check_out": event.check_out,
+        "guest_count": event.guest_count,
+        "special_requests": event.special_requests,
+        "channel": event.channel,
+        "source_updated_at": event.occurred_at,
+        "source_version": event.version,
+    }
+
+
+def _update(
+    session: Session, booking: Booking, event: BookingEvent, *, prop_id: int | None, guest_id: int, actor: str
+) -> ApplyResult:
+    wanted = _details(event)
+    # Keep the newest source timestamp/version when the event has none, and never forget a placement:
+    # an event whose listing matches nothing leaves an admin's placement alone.
+    wanted["source_updated_at"] = event.occurred_at or booking.source_updated_at
+    wanted["source_version"] = event.version if event.version is not None else booking.source_version
+    wanted["channel"] = event.channel or booking.channel
+    wanted["guest_id"] = guest_id
+    wanted["status"] = _status(event, booking.status)
+    if prop_id is not None:
+        wanted["property_id"] = prop_id
+
+    changes: dict[str, list[Any]] = {}
+    for name, value in wanted.items():
+        old = getattr(booking, name)
+        if old != value:
+            setattr(booking, name, value)
+            if name not in ("source_updated_at", "source_version"):
+                changes[name] = [_plain(old), _plain(value)]
+    if not changes:
+        session.flush()
+        return ApplyResult(booking, Outcome.unchanged)
+
+    if "status" in changes and booking.status == BookingStatus.cancelled:
+        booking.cancelled_at = utcnow()
+        outcome, action = Outcome.cancelled, "booking.cancelled"
+    else:
+        if "status" in changes and changes["status"][0] == BookingStatus.cancelled.value:
+            booking.cancelled_at = None
+        outcome, action = Outcome.updated, "booking.updated"
+    session.flush()
+    record(session, actor=actor, action=action, entity_type="booking", entity_id=booking.id, changes=changes)
+    return ApplyResult(booking, outcome)
+
+
+def _audit_created(session: Session, booking: Booking, actor: str, event: BookingEvent) -> None:
+    action = "booking.cancelled" if booking.status == BookingStatus.cancelled else "booking.created"
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="booking",
+        entity_id=booking.id,
+        provider=booking.provider,
+        external_id=booking.external_id,
+        check_in=booking.check_in.isoformat(),
+        check_out=booking.check_out.isoformat(),
+        guest_id=booking.guest_id,
+        property_id=booking.property_id,
+    )
+    if booking.property_id is None:
+        record(
+            session,
+            actor=actor,
+            action="booking.unplaced",
+            entity_type="booking",
+            entity_id=booking.id,
+            listing=event.listing.describe(),
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value

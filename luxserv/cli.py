@@ -1,0 +1,208 @@
+"""The `luxserv` command: serve, worker, db, demo, users. Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from luxserv.accounts.models import Role
+from luxserv.core.database import Database
+from luxserv.core.errors import LuxServError
+from luxserv.core.migrate import pending_revisions, upgrade
+from luxserv.core.security import new_token
+from luxserv.core.settings import Settings, SettingsError
+
+app = typer.Typer(help="LuxServ: concierge operations for vacation-rental homes.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Logins for admins, staff and owners.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body, turning expected failures into one readable line."""
+    try:
+        return fn()
+    except (LuxServError, SettingsError) as error:
+        raise fail(str(error)) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except SQLAlchemyError as error:
+        raise fail(f"database error: {str(error).splitlines()[0]}") from None
+
+
+def load_settings() -> Settings:
+    return guarded(Settings)
+
+
+def open_database(settings: Settings, *, migrate: bool) -> Database:
+    def go() -> Database:
+        db = Database(settings.database_url)
+        if migrate:
+            upgrade(db)
+        elif pending_revisions(db):
+            raise LuxServError("the database schema is not up to date: run `luxserv db upgrade` first")
+        return db
+
+    return guarded(go)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo data and print its logins.")] = False,
+    workers: Annotated[int, typer.Option(help="Web processes (use 1 with SQLite).")] = 1,
+) -> None:
+    """Run the web app. On SQLite (development) the schema is upgraded and the worker runs in-process."""
+    import uvicorn
+
+    settings = load_settings()
+    guarded(settings.check_secrets)
+    db = open_database(settings, migrate=settings.is_development)
+    if demo:
+        _load_demo(db, settings)
+    url = f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else settings.base_url  # noqa: S104
+    typer.secho(f"LuxServ is serving on {url}  (API docs: {url}/docs)", fg=typer.colors.GREEN, bold=True)
+    db.dispose()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run("luxserv.asgi:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=True)
+
+
+@app.command()
+def worker(
+    poll: Annotated[float, typer.Option(help="Seconds between passes when idle.")] = 2.0,
+) -> None:
+    """Run a worker process: retries the inbox (and, as they come, sends the outbox and runs periodic jobs).
+
+    Run any number, on any machines, against one PostgreSQL. Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    from luxserv.integrations.registry import Providers
+    from luxserv.worker.runner import run_once
+
+    settings = load_settings()
+    guarded(settings.check_secrets)
+    db = open_database(settings, migrate=False)
+    providers = Providers.from_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.echo("worker started; SIGTERM to stop")
+    while not stop.is_set():
+        handled = guarded(lambda: run_once(db, providers))
+        if not handled:
+            stop.wait(poll)
+    typer.echo("worker stopped")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the schema (idempotent)."""
+    settings = load_settings()
+    db = guarded(lambda: Database(settings.database_url))
+    guarded(lambda: upgrade(db, revision))
+    typer.echo(f"database is at {revision}: {_redact(settings.database_url)}")
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Load or refresh the demo data (idempotent) and print the demo logins."""
+    settings = load_settings()
+    db = open_database(settings, migrate=True)
+    _load_demo(db, settings)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login e-mail.")],
+    role: Annotated[Role, typer.Option(help="admin, staff or owner.")],
+    owner: Annotated[
+        str | None, typer.Option(help="For owners: the owner's id, e-mail or name (created if none matches).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Full name.")] = "",
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted when interactive, generated and printed otherwise.")
+    ] = None,
+) -> None:
+    """Create a login."""
+    from luxserv.accounts.service import create_user, find_owner
+    from luxserv.properties.service import create_owner
+
+    settings = load_settings()
+    db = open_database(settings, migrate=False)
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Repeat password: ") != password:
+                raise fail("the passwords do not match")
+        else:
+            password, generated = new_token(12), True
+    if role != Role.owner and owner:
+        raise fail("--owner is only for --role owner")
+
+    def go() -> Any:
+        with db.unit_of_work() as session:
+            owner_row = None
+            if role == Role.owner:
+                if not owner:
+                    raise LuxServError("an owner login needs --owner (the owner's id, e-mail or name)")
+                owner_row = find_owner(session, owner) or create_owner(
+                    session, name=owner, email=email.lower() if "@" not in owner else owner, actor="cli"
+                )
+            user = create_user(
+                session,
+                email=email,
+                role=role,
+                password=password or "",
+                full_name=name,
+                owner=owner_row,
+                actor="cli",
+            )
+            return user.id, user.email
+
+    user_id, address = guarded(go)
+    typer.echo(f"created {role.value} {address} (id {user_id})")
+    if generated:
+        typer.echo(f"password: {password}")
+
+
+def _load_demo(db: Database, settings: Settings) -> None:
+    from luxserv import demo
+    from luxserv.integrations.registry import Providers
+
+    logins = guarded(lambda: demo.load(db, Providers.from_settings(settings)))
+    typer.echo("Demo data is loaded. Sign in at /login with:")
+    typer.echo(f"  admin  {logins.admin[0]}  password {logins.admin[1]}")
+    typer.echo(f"  owner  {logins.owner[0]}  password {logins.owner[1]}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

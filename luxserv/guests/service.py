@@ -1,0 +1,58 @@
+"""Guest profiles: same e-mail (any case) is the same guest, across every channel and stay."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from luxserv.core.errors import NotFound
+from luxserv.guests.models import Guest
+from luxserv.integrations.base import GuestInfo
+
+
+def normalize_email(email: str | None) -> str | None:
+    return email.strip().lower() if email and email.strip() else None
+
+
+def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | None = None) -> Guest:
+    """The guest for a booking event: found by e-mail, else the booking's current guest, else a new profile.
+
+    Name and phone are refreshed from the newest event; a missing e-mail never erases a known one.
+    """
+    email = normalize_email(info.email)
+    guest = None
+    if email:
+        guest = session.scalar(select(Guest).where(Guest.email_normalized == email))
+    elif current is not None:
+        guest = current
+    if guest is None:
+        guest = _insert(session, Guest(full_name=info.name, email=info.email, email_normalized=email, phone=info.phone))
+    else:
+        guest.full_name = info.name or guest.full_name
+        guest.phone = info.phone or guest.phone
+        if info.email:
+            guest.email = info.email.strip()
+    return guest
+
+
+def _insert(session: Session, guest: Guest) -> Guest:
+    # Two events for one new guest may race: the loser finds the winner's row instead of failing.
+    try:
+        with session.begin_nested():
+            session.add(guest)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Guest).where(Guest.email_normalized == guest.email_normalized))
+        if existing is None:
+            raise
+        return existing
+    return guest
+
+
+def get_with_history(session: Session, guest_id: int) -> Guest:
+    """A guest and every stay, newest first."""
+    guest = session.scalar(select(Guest).where(Guest.id == guest_id).options(selectinload(Guest.bookings)))
+    if guest is None:
+        raise NotFound(f"guest {guest_id} not found")
+    return guest

@@ -1,0 +1,134 @@
+"""Inbound events end to end, across transactions: persist first, then apply; failures kept for retry.
+
+These functions own their commits (they are the unit of work), so webhook routes, sync jobs, the worker and
+admin replay share one path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from luxserv.bookings.apply import Outcome
+from luxserv.bookings.models import Booking
+from luxserv.core.clock import utcnow
+from luxserv.core.database import Database
+from luxserv.core.errors import NotFound
+from luxserv.inbox import service
+from luxserv.inbox.models import InboxEvent, InboxStatus
+from luxserv.integrations.base import decode_json
+from luxserv.integrations.registry import Providers
+
+log = logging.getLogger(__name__)
+_TRANSIENT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the sender is told about an event."""
+
+    inbox_id: int
+    event_id: str
+    status: InboxStatus
+    duplicate: bool
+    booking_id: int | None
+    outcome: str | None = None
+    error: str = ""
+    error_field: str | None = None
+
+
+def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor: str) -> Receipt:
+    """Commit the raw event, then apply it in a second transaction. A duplicate is not applied again."""
+    with db.unit_of_work() as session:
+        event, created = service.store(session, new)
+        inbox_id = event.id
+    if not created:
+        return _receipt_for_duplicate(db, providers, inbox_id)
+    return process(db, providers, inbox_id, actor=actor)
+
+
+def process(db: Database, providers: Providers, inbox_id: int, *, actor: str, skip_locked: bool = False) -> Receipt:
+    """Apply one stored event in its own transaction; on error, record the failure in another."""
+    last_error: BaseException | None = None
+    for _attempt in range(_TRANSIENT_RETRIES):
+        try:
+            with db.unit_of_work() as session:
+                event = service.lock_for_processing(session, inbox_id, skip_locked=skip_locked and not db.is_sqlite)
+                if event is None:
+                    raise NotFound(f"inbox event {inbox_id} is gone or being processed elsewhere")
+                result = service.process(session, event, providers, actor=actor)
+                return _receipt(event, outcome=result.outcome if result else None)
+        except NotFound:
+            raise
+        except DBAPIError as error:
+            # Serialization failures, deadlocks and lost connections are worth an immediate second try.
+            last_error = error
+            log.warning("inbox event %s: transient database error, retrying: %s", inbox_id, error)
+            continue
+        except Exception as error:
+            last_error = error
+            break
+    assert last_error is not None
+    log.exception("inbox event %s failed", inbox_id, exc_info=last_error)
+    with db.unit_of_work() as session:
+        event = service.record_failure(session, inbox_id, last_error)
+        return _receipt(event)
+
+
+def replay(db: Database, providers: Providers, inbox_id: int, *, actor: str) -> Receipt:
+    """Apply a stored event again (after a fix, or to place it now that its property exists)."""
+    return process(db, providers, inbox_id, actor=actor)
+
+
+def process_due(db: Database, providers: Providers, *, limit: int = 50) -> int:
+    """Worker step: retry events that were never applied or failed and are due. Returns how many were tried."""
+    with db.unit_of_work(write=False) as session:
+        ids = service.due_event_ids(session, now=utcnow(), limit=limit)
+    done = 0
+    for inbox_id in ids:
+        try:
+            process(db, providers, inbox_id, actor="worker", skip_locked=True)
+            done += 1
+        except NotFound:
+            continue
+    return done
+
+
+def _receipt(event: InboxEvent, *, duplicate: bool = False, outcome: Outcome | None = None) -> Receipt:
+    return Receipt(
+        inbox_id=event.id,
+        event_id=event.event_id,
+        status=event.status,
+        duplicate=duplicate,
+        booking_id=event.booking_id,
+        outcome=outcome.value if outcome else None,
+        error=event.error,
+        error_field=event.error_field,
+    )
+
+
+def _receipt_for_duplicate(db: Database, providers: Providers, inbox_id: int) -> Receipt:
+    with db.unit_of_work(write=False) as session:
+        event = session.get(InboxEvent, inbox_id)
+        assert event is not None
+        receipt = _receipt(event, duplicate=True)
+        if receipt.booking_id is None and event.status in (InboxStatus.received, InboxStatus.failed):
+            # The first delivery is still being applied (or will be retried): name its booking if it exists.
+            receipt = _with_booking_guess(session, providers, event, receipt)
+        return receipt
+
+
+def _with_booking_guess(session: Session, providers: Providers, event: InboxEvent, receipt: Receipt) -> Receipt:
+    try:
+        mapped = providers.mapper(event.provider).map(decode_json(event.body))
+    except Exception:
+        return receipt
+    booking_id = session.scalar(
+        select(Booking.id).where(Booking.provider == mapped.provider, Booking.external_id == mapped.external_id)
+    )
+    return dataclasses.replace(receipt, booking_id=booking_id)

@@ -1,0 +1,154 @@
+"""The inbox: storing raw inbound events and turning them into booking changes."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from luxserv.bookings.apply import ApplyResult, Outcome, apply
+from luxserv.core.clock import utcnow
+from luxserv.core.errors import EventRejected, NotFound
+from luxserv.inbox.models import InboxEvent, InboxStatus
+from luxserv.integrations.base import decode_json
+from luxserv.integrations.registry import Providers
+
+MAX_AUTOMATIC_ATTEMPTS = 8
+# Headers worth keeping for admins; credentials are never stored.
+_DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    provider: str
+    event_id: str
+    source: str
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+
+
+def store(session: Session, new: NewEvent) -> tuple[InboxEvent, bool]:
+    """Insert the raw event; if (provider, event id) is already there, return that one and False."""
+    event = InboxEvent(
+        provider=new.provider,
+        event_id=new.event_id,
+        source=new.source,
+        body=new.body,
+        content_type=new.content_type[:100],
+        headers={k: v[:1000] for k, v in new.headers.items() if k.lower() not in _DROP_HEADERS},
+        status=InboxStatus.received,
+        next_attempt_at=utcnow() + timedelta(seconds=30),  # the worker's safety net if the inline apply dies
+    )
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(
+            select(InboxEvent).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def process(session: Session, event: InboxEvent, providers: Providers, *, actor: str) -> ApplyResult | None:
+    """Map and apply a stored event in the caller's transaction, recording the outcome on the event.
+
+    A rejection (bad payload, impossible dates) is recorded as `rejected` and returns None; any other error
+    propagates so the caller can roll back and call `record_failure`.
+    """
+    try:
+        with session.begin_nested():
+            booking_event = providers.mapper(event.provider).map(decode_json(event.body))
+            result = apply(session, booking_event, actor=actor)
+    except EventRejected as error:
+        event.status = InboxStatus.rejected
+        event.error = error.message
+        event.error_field = error.field
+        event.processed_at = utcnow()
+        event.next_attempt_at = None
+        event.attempts += 1
+        return None
+    event.status = (
+        InboxStatus.ignored if result.outcome in (Outcome.stale, Outcome.unchanged) else InboxStatus.processed
+    )
+    event.booking_id = result.booking.id
+    event.error = "" if result.outcome != Outcome.stale else "older than the stored booking; nothing changed"
+    event.error_field = None
+    event.processed_at = utcnow()
+    event.next_attempt_at = None
+    event.attempts += 1
+    return result
+
+
+def record_failure(session: Session, event_id: int, error: BaseException) -> InboxEvent:
+    """Mark an event `failed` with its error and when the worker should try again (exponential, jittered)."""
+    event = session.get(InboxEvent, event_id)
+    if event is None:
+        raise NotFound(f"inbox event {event_id} not found")
+    event.status = InboxStatus.failed
+    event.attempts += 1
+    event.error = f"{type(error).__name__}: {error}"[:4000]
+    if event.attempts >= MAX_AUTOMATIC_ATTEMPTS:
+        event.next_attempt_at = None  # parked: an admin replays it once the cause is fixed
+    else:
+        delay = min(3600.0, 30.0 * 2 ** (event.attempts - 1))
+        event.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # noqa: S311
+    return event
+
+
+def due_event_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Events the worker should (re)try now: received but never applied, or failed and due."""
+    query = (
+        select(InboxEvent.id)
+        .where(
+            InboxEvent.status.in_([InboxStatus.received, InboxStatus.failed]),
+            InboxEvent.next_attempt_at.is_not(None),
+            InboxEvent.next_attempt_at <= now,
+        )
+        .order_by(InboxEvent.next_attempt_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def lock_for_processing(session: Session, event_id: int, *, skip_locked: bool) -> InboxEvent | None:
+    """Take the event row for this transaction; None if another process holds it (PostgreSQL) or it is gone."""
+    query = select(InboxEvent).where(InboxEvent.id == event_id).execution_options(populate_existing=True)
+    query = query.with_for_update(skip_locked=True) if skip_locked else query.with_for_update()
+    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: InboxStatus | None = None
+    provider: str | None = None
+
+
+def list_events(session: Session, flt: InboxFilter, *, limit: int, offset: int) -> tuple[list[InboxEvent], int]:
+    query = select(InboxEvent)
+    if flt.status is not None:
+        query = query.where(InboxEvent.status == flt.status)
+    if flt.provider is not None:
+        query = query.where(InboxEvent.provider == flt.provider)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(InboxEvent.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def count_needing_attention(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboxEvent)
+            .where(or_(InboxEvent.status == InboxStatus.rejected, InboxEvent.status == InboxStatus.failed))
+        )
+        or 0
+    )

@@ -1,0 +1,85 @@
+"""Request dependencies: the unit of work, the signed-in user, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from luxserv.accounts.models import User
+from luxserv.accounts.service import resolve_session, touch_session
+from luxserv.core.database import Database
+from luxserv.core.errors import NotAuthenticated, PermissionDenied
+from luxserv.core.settings import Settings
+from luxserv.integrations.registry import Providers
+
+SESSION_COOKIE = "luxserv_session"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_providers(request: Request) -> Providers:
+    providers: Providers = request.app.state.providers
+    return providers
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the handler returns, before the response is sent."""
+    db = get_database(request)
+    with db.unit_of_work(write=request.method not in _SAFE_METHODS) as session:
+        yield session
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ProvidersDep = Annotated[Providers, Depends(get_providers)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def session_token(request: Request) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        return token
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return None
+
+
+def get_current_user(request: Request, db: DatabaseDep, settings: SettingsDep) -> User:
+    """The signed-in user. Resolved in its own short transaction, apart from the request's unit of work."""
+    token = session_token(request)
+    user, touch = None, False
+    if token:
+        with db.unit_of_work(write=False) as session:
+            user, touch = resolve_session(session, token, settings)
+    if user is None or token is None:
+        raise NotAuthenticated("sign in first (POST /api/auth/login)")
+    if touch:
+        with db.unit_of_work() as session:
+            touch_session(session, token)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    """Admins and staff: the people who run operations."""
+    if not user.is_staff_or_admin:
+        raise PermissionDenied("this needs an admin or staff account")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

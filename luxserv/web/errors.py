@@ -1,0 +1,70 @@
+"""One mapping from domain errors to HTTP answers: `{"detail": "...", "field": "..."}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from luxserv.core import errors
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    errors.NotFound: 404,
+    errors.PermissionDenied: 403,
+    errors.NotAuthenticated: 401,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.EventRejected: 422,
+    errors.InvalidInput: 422,
+}
+
+
+def status_for(error: errors.LuxServError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 400
+
+
+def error_body(message: str, field: str | None = None) -> dict[str, str]:
+    body = {"detail": message}
+    if field:
+        body["field"] = field
+    return body
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.LuxServError)
+    return JSONResponse(error_body(error.message, error.field), status_code=status_for(error))
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in error.errors()]
+    return JSONResponse({**error_body(message, field), "errors": details}, status_code=422)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return JSONResponse(error_body(str(error.detail)), status_code=error.status_code, headers=error.headers)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return JSONResponse(error_body("internal error; it has been logged"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.LuxServError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

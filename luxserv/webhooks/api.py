@@ -1,0 +1,119 @@
+"""Webhook endpoints. Each verifies, commits the raw event to the inbox, applies it, and answers.
+
+Answers (JSON):
+- 200 `{"status":"success","booking_id":…,"event_id":…,"outcome":…}`; a re-delivery adds `"duplicate": true`
+- 202 `{"status":"accepted",…}`: stored, but applying failed; the worker retries it (re-sending would not help)
+- 400 malformed JSON, 422 a missing/invalid field (named in `field`); both are kept in the inbox as `rejected`
+- 401 bad or missing signature (nothing stored), 413 body over the limit, 415 not JSON
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from luxserv.core.database import Database
+from luxserv.core.errors import LuxServError, PayloadTooLarge
+from luxserv.inbox import flows
+from luxserv.inbox.models import InboxStatus
+from luxserv.inbox.service import NewEvent
+from luxserv.integrations.base import InboundRequest, SignatureInvalid, decode_json
+from luxserv.integrations.registry import Providers
+from luxserv.web.deps import DatabaseDep, ProvidersDep, SettingsDep
+from luxserv.web.errors import error_body
+
+router = APIRouter(tags=["webhooks"])
+
+
+async def read_limited_body(request: Request, settings: SettingsDep) -> bytes:
+    """The raw body, refusing more than LUXSERV_WEBHOOK_MAX_BYTES without reading it all."""
+    limit = settings.webhook_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is larger than {limit} bytes")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+    return bytes(chunks)
+
+
+RawBody = Annotated[bytes, Depends(read_limited_body)]
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media in ("", "application/json", "text/json") or media.endswith("+json")
+
+
+def _answer(receipt: flows.Receipt) -> JSONResponse:
+    body: dict[str, Any] = {
+        "booking_id": receipt.booking_id,
+        "event_id": receipt.event_id,
+        "inbox_id": receipt.inbox_id,
+    }
+    if receipt.duplicate:
+        body["duplicate"] = True
+    if receipt.status == InboxStatus.rejected:
+        status = 400 if receipt.error_field == "body" else 422
+        return JSONResponse(
+            {**error_body(receipt.error, receipt.error_field), "status": "rejected", **body},
+            status_code=status,
+        )
+    if receipt.status in (InboxStatus.failed, InboxStatus.received):
+        return JSONResponse(
+            {"status": "accepted", "detail": "stored; it will be applied by the worker", **body},
+            status_code=202,
+        )
+    outcome = receipt.outcome or ("stale" if receipt.status == InboxStatus.ignored and receipt.error else None)
+    return JSONResponse({"status": "success", **body, **({"outcome": outcome} if outcome else {})})
+
+
+async def receive_webhook(
+    provider_name: str, request: Request, body: bytes, db: Database, providers: Providers
+) -> JSONResponse:
+    if not _is_json(request.headers.get("content-type", "")):
+        return JSONResponse(error_body("send the body as application/json", "content-type"), status_code=415)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    inbound = InboundRequest(body=body, headers=headers)
+    provider = providers.webhook(provider_name)
+    try:
+        provider.verify(inbound)
+    except SignatureInvalid as error:
+        return JSONResponse(error_body(error.message, "signature"), status_code=401)
+    try:
+        payload = decode_json(body)
+    except LuxServError:
+        payload = None  # stored anyway; applying it records the rejection
+    new = NewEvent(
+        provider=provider.name,
+        event_id=provider.event_id(inbound, payload),
+        source="webhook",
+        body=body,
+        content_type=headers.get("content-type", "application/json"),
+        headers=headers,
+    )
+    receipt = await run_in_threadpool(flows.receive, db, providers, new, actor=f"webhook:{provider.name}")
+    return _answer(receipt)
+
+
+@router.post("/webhooks/generic", operation_id="webhook_generic", summary="Generic booking webhook")
+async def generic_webhook(request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep) -> JSONResponse:
+    """A booking event in the flat or nested generic shape (see README), signed with LUXSERV_WEBHOOK_SECRET."""
+    return await receive_webhook("generic", request, body, db, providers)
+
+
+@router.post(
+    "/webhooks/booking-created",
+    operation_id="webhook_booking_created",
+    summary="Generic booking webhook (alias)",
+)
+async def booking_created_webhook(
+    request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep
+) -> JSONResponse:
+    """The same as /webhooks/generic; kept for senders configured with this path."""
+    return await receive_webhook("generic", request, body, db, providers)

@@ -26,6 +26,18 @@ from luxserv.integrations.base import BookingEvent, EventKind
 from luxserv.properties.matching import match_property
 
 MAX_STAY_NIGHTS = 366
+MAX_GUESTS = 500
+# Column sizes (see models): longer values are rejected with the field's name instead of failing in the database.
+_LIMITS = {
+    "booking_id": 200,
+    "guest_name": 200,
+    "guest_email": 320,
+    "guest_phone": 50,
+    "listing_id": 200,
+    "listing_name": 400,
+    "channel": 40,
+    "special_requests": 20_000,
+}
 
 
 class Outcome(StrEnum):
@@ -56,6 +68,9 @@ def validate(event: BookingEvent) -> None:
         raise EventRejected(f"a stay may not exceed {MAX_STAY_NIGHTS} nights", field="check_out")
     if event.guest_count < 1:
         raise EventRejected("guest_count must be at least 1", field="guest_count")
+    if event.guest_count > MAX_GUESTS:
+        raise EventRejected(f"guest_count may not exceed {MAX_GUESTS}", field="guest_count")
+    _check_lengths(event)
     if not event.guest.name.strip():
         raise EventRejected("guest name is empty", field="guest_name")
     if event.guest.email:
@@ -65,6 +80,22 @@ def validate(event: BookingEvent) -> None:
             raise EventRejected(f"guest e-mail is not valid: {error}", field="guest_email") from error
     if event.status is not None and event.status not in BookingStatus.__members__:
         raise EventRejected(f"unknown booking status {event.status!r}", field="status")
+
+
+def _check_lengths(event: BookingEvent) -> None:
+    values = {
+        "booking_id": event.external_id,
+        "guest_name": event.guest.name,
+        "guest_email": event.guest.email,
+        "guest_phone": event.guest.phone,
+        "listing_id": event.listing.listing_id,
+        "listing_name": event.listing.name or event.listing.address,
+        "channel": event.channel,
+        "special_requests": event.special_requests,
+    }
+    for field, value in values.items():
+        if value is not None and len(value) > _LIMITS[field]:
+            raise EventRejected(f"{field} is longer than {_LIMITS[field]} characters", field=field)
 
 
 def apply(session: Session, event: BookingEvent, *, actor: str) -> ApplyResult:

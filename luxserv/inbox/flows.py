@@ -52,8 +52,19 @@ def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor:
     return process(db, providers, inbox_id, actor=actor)
 
 
-def process(db: Database, providers: Providers, inbox_id: int, *, actor: str, skip_locked: bool = False) -> Receipt:
-    """Apply one stored event in its own transaction; on error, record the failure in another."""
+def process(
+    db: Database,
+    providers: Providers,
+    inbox_id: int,
+    *,
+    actor: str,
+    skip_locked: bool = False,
+    only_pending: bool = False,
+) -> Receipt:
+    """Apply one stored event in its own transaction; on error, record the failure in another.
+
+    With `only_pending` (the worker), an event another process finished meanwhile is left as it is.
+    """
     last_error: BaseException | None = None
     for _attempt in range(_TRANSIENT_RETRIES):
         try:
@@ -61,6 +72,8 @@ def process(db: Database, providers: Providers, inbox_id: int, *, actor: str, sk
                 event = service.lock_for_processing(session, inbox_id, skip_locked=skip_locked and not db.is_sqlite)
                 if event is None:
                     raise NotFound(f"inbox event {inbox_id} is gone or being processed elsewhere")
+                if only_pending and event.status not in (InboxStatus.received, InboxStatus.failed):
+                    return _receipt(event)
                 result = service.process(session, event, providers, actor=actor)
                 return _receipt(event, outcome=result.outcome if result else None)
         except NotFound:
@@ -92,7 +105,7 @@ def process_due(db: Database, providers: Providers, *, limit: int = 50) -> int:
     done = 0
     for inbox_id in ids:
         try:
-            process(db, providers, inbox_id, actor="worker", skip_locked=True)
+            process(db, providers, inbox_id, actor="worker", skip_locked=True, only_pending=True)
             done += 1
         except NotFound:
             continue

@@ -21,7 +21,8 @@ def optional_str(data: dict[str, Any], key: str, label: str | None = None) -> st
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise EventRejected(f"{label or key} must be a string", field=label or key)
-    text = str(value).strip()
+    # NUL cannot be stored in PostgreSQL text and never means anything in a name or a note.
+    text = str(value).replace("\x00", "").strip()
     return text or None
 
 

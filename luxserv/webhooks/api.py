@@ -69,8 +69,9 @@ def _answer(receipt: flows.Receipt) -> JSONResponse:
             {"status": "accepted", "detail": "stored; it will be applied by the worker", **body},
             status_code=202,
         )
-    outcome = receipt.outcome or ("stale" if receipt.status == InboxStatus.ignored and receipt.error else None)
-    return JSONResponse({"status": "success", **body, **({"outcome": outcome} if outcome else {})})
+    if receipt.outcome:
+        body["outcome"] = receipt.outcome
+    return JSONResponse({"status": "success", **body})
 
 
 async def receive_webhook(

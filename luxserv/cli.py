@@ -11,8 +11,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+from alembic.util import CommandError as AlembicCommandError
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+
+# Typer ships its own click; its exception classes are what a bad command line raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from luxserv.accounts.models import Role
 from luxserv.core.database import Database
@@ -46,6 +50,12 @@ def guarded(fn: Callable[[], T]) -> T:
         raise fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     except SQLAlchemyError as error:
         raise fail(f"database error: {str(error).splitlines()[0]}") from None
+    except AlembicCommandError as error:
+        raise fail(f"migration error: {error}") from None
+    except ImportError as error:
+        raise fail(f"a database driver is missing: {error}") from None
+    except OSError as error:
+        raise fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
 
 
 def load_settings() -> Settings:
@@ -202,7 +212,19 @@ def _redact(url: str) -> str:
 
 
 def main() -> None:
+    """Entry point: usage mistakes are one line too (`error: …`), exit code 2."""
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()
+        sys.exit(2)
+    except UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        typer.secho(f"error: {error.format_message()}{hint}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except ClickException as error:
+        typer.secho(f"error: {error.format_message()}", err=True, fg=typer.colors.RED)
+        sys.exit(error.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from luxserv.accounts import service
 from luxserv.accounts.models import Role
-from luxserv.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, session_token
+from luxserv.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, session_token, set_session_cookie
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -40,15 +40,7 @@ def login(
     """Sign in; sets the `luxserv_session` cookie and also returns the token for non-browser clients."""
     user = service.authenticate(session, body.email, body.password)
     token = service.start_session(session, user, settings, user_agent=request.headers.get("user-agent", ""))
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_max_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-        path="/",
-    )
+    set_session_cookie(response, token, settings)
     return LoginResponse(user=UserRead.model_validate(user), token=token, expires_in_hours=settings.session_max_hours)
 
 

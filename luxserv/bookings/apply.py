@@ -73,9 +73,9 @@ def validate(event: BookingEvent) -> None:
     _check_lengths(event)
     if not event.guest.name.strip():
         raise EventRejected("guest name is empty", field="guest_name")
-    if event.guest.email:
+    if event.guest.email and event.guest.email.strip():
         try:
-            validate_email(event.guest.email, check_deliverability=False)
+            validate_email(event.guest.email.strip(), check_deliverability=False)
         except EmailNotValidError as error:
             raise EventRejected(f"guest e-mail is not valid: {error}", field="guest_email") from error
     if event.status is not None and event.status not in BookingStatus.__members__:
@@ -101,33 +101,21 @@ def _check_lengths(event: BookingEvent) -> None:
 def apply(session: Session, event: BookingEvent, *, actor: str) -> ApplyResult:
     """Apply one event; idempotent, and an event older than what is stored changes nothing."""
     validate(event)
-    booking = _find(session, event.provider, event.external_id)
-    if booking is not None and _is_stale(booking, event):
-        return ApplyResult(booking, Outcome.stale)
-
     prop = match_property(session, event.provider, event.listing)
-    guest = upsert_from_booking(session, event.guest, current=booking.guest if booking else None)
-
+    prop_id = prop.id if prop else None
+    booking = _find(session, event.provider, event.external_id)
     if booking is None:
-        booking = Booking(
-            provider=event.provider,
-            external_id=event.external_id,
-            status=_status(event, None),
-            property_id=prop.id if prop else None,
-            guest_id=guest.id,
-            **_details(event),
-        )
-        if booking.status == BookingStatus.cancelled:
-            booking.cancelled_at = utcnow()
-        raced = _insert(session, booking)
-        if raced is None:
-            _audit_created(session, booking, actor, event)
-            return ApplyResult(booking, Outcome.created)
-        booking = raced  # another transaction created it first: carry on as an update of its row
-        if _is_stale(booking, event):
-            return ApplyResult(booking, Outcome.stale)
-
-    return _update(session, booking, event, prop_id=prop.id if prop else None, guest_id=guest.id, actor=actor)
+        created = _create(session, event, prop_id, actor)
+        if created is not None:
+            return ApplyResult(created, Outcome.created)
+        # Another transaction created it first: carry on as an update of its (now locked) row.
+        booking = _find(session, event.provider, event.external_id)
+        if booking is None:
+            raise RuntimeError(f"booking {event.provider}/{event.external_id} vanished during a concurrent insert")
+    if _is_stale(booking, event):
+        return ApplyResult(booking, Outcome.stale)
+    guest = upsert_from_booking(session, event.guest, current=booking.guest)
+    return _update(session, booking, event, prop_id=prop_id, guest_id=guest.id, actor=actor)
 
 
 def _find(session: Session, provider: str, external_id: str) -> Booking | None:
@@ -139,18 +127,34 @@ def _find(session: Session, provider: str, external_id: str) -> Booking | None:
     )
 
 
-def _insert(session: Session, booking: Booking) -> Booking | None:
-    """Insert; if the same booking was inserted concurrently, return that row (locked) instead."""
+def _create(session: Session, event: BookingEvent, prop_id: int | None, actor: str) -> Booking | None:
+    """Insert guest (if new) and booking in one savepoint; None if the booking was inserted concurrently.
+
+    The savepoint matters: losing the race must not leave behind a guest profile made for this booking.
+    """
     try:
         with session.begin_nested():
+            guest = upsert_from_booking(session, event.guest)
+            booking = Booking(
+                provider=event.provider,
+                external_id=event.external_id,
+                status=_status(event, None),
+                property_id=prop_id,
+                guest_id=guest.id,
+                **_details(event),
+            )
+            if booking.status == BookingStatus.cancelled:
+                booking.cancelled_at = utcnow()
             session.add(booking)
             session.flush()
     except IntegrityError:
-        existing = _find(session, booking.provider, booking.external_id)
-        if existing is None:
-            raise
-        return existing
-    return None
+        if session.scalar(
+            select(Booking.id).where(Booking.provider == event.provider, Booking.external_id == event.external_id)
+        ):
+            return None
+        raise
+    _audit_created(session, booking, actor, event)
+    return booking
 
 
 def _is_stale(booking: Booking, event: BookingEvent) -> bool:

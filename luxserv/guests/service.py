@@ -20,19 +20,19 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
 
     Name and phone are refreshed from the newest event; a missing e-mail never erases a known one.
     """
-    email = normalize_email(info.email)
+    email = info.email.strip() if info.email and info.email.strip() else None
+    key = normalize_email(email)
     guest = None
-    if email:
-        guest = session.scalar(select(Guest).where(Guest.email_normalized == email))
+    if key:
+        guest = session.scalar(select(Guest).where(Guest.email_normalized == key))
     elif current is not None:
         guest = current
     if guest is None:
-        guest = _insert(session, Guest(full_name=info.name, email=info.email, email_normalized=email, phone=info.phone))
-    else:
-        guest.full_name = info.name or guest.full_name
-        guest.phone = info.phone or guest.phone
-        if info.email:
-            guest.email = info.email.strip()
+        return _insert(session, Guest(full_name=info.name, email=email, email_normalized=key, phone=info.phone))
+    guest.full_name = info.name or guest.full_name
+    guest.phone = info.phone or guest.phone
+    if email:
+        guest.email = email
     return guest
 
 

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 _TRANSIENT_RETRIES = 3
 
 
+class EventBusy(NotFound):
+    """The event row is locked by another process (or was deleted): nothing to do here."""
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What the sender is told about an event."""
@@ -71,12 +75,12 @@ def process(
             with db.unit_of_work() as session:
                 event = service.lock_for_processing(session, inbox_id, skip_locked=skip_locked and not db.is_sqlite)
                 if event is None:
-                    raise NotFound(f"inbox event {inbox_id} is gone or being processed elsewhere")
+                    raise EventBusy(f"inbox event {inbox_id} is gone or being processed elsewhere")
                 if only_pending and event.status not in (InboxStatus.received, InboxStatus.failed):
                     return _receipt(event)
                 result = service.process(session, event, providers, actor=actor)
                 return _receipt(event, outcome=result.outcome if result else None)
-        except NotFound:
+        except EventBusy:
             raise
         except DBAPIError as error:
             # Serialization failures, deadlocks and lost connections are worth an immediate second try.
@@ -107,7 +111,7 @@ def process_due(db: Database, providers: Providers, *, limit: int = 50) -> int:
         try:
             process(db, providers, inbox_id, actor="worker", skip_locked=True, only_pending=True)
             done += 1
-        except NotFound:
+        except EventBusy:
             continue
     return done
 

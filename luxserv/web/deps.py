@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import User
@@ -47,14 +47,25 @@ ProvidersDep = Annotated[Providers, Depends(get_providers)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure behind https, lasting as long as the session may."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        path="/",
+    )
+
+
 def session_token(request: Request) -> str | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        return token
+    """An explicit `Authorization: Bearer` token wins over the browser's cookie."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return None
+    return request.cookies.get(SESSION_COOKIE) or None
 
 
 def get_current_user(request: Request, db: DatabaseDep, settings: SettingsDep) -> User:

@@ -21,7 +21,7 @@ from luxserv.inbox import service as inbox
 from luxserv.inbox.models import InboxStatus
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.web import csrf
-from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, get_current_user
+from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, get_current_user, set_session_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -89,15 +89,7 @@ def login_submit(
     token = accounts.start_session(session, user, settings, user_agent=request.headers.get("user-agent", ""))
     target = _safe_next(next) if user.is_staff_or_admin else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_max_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-        path="/",
-    )
+    set_session_cookie(response, token, settings)
     return response
 
 

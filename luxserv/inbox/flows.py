@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from luxserv.integrations.registry import Providers
 
 log = logging.getLogger(__name__)
 _TRANSIENT_RETRIES = 3
+_DUPLICATE_WAIT_SECONDS = 3.0
 
 
 class EventBusy(NotFound):
@@ -130,14 +132,23 @@ def _receipt(event: InboxEvent, *, duplicate: bool = False, outcome: Outcome | N
 
 
 def _receipt_for_duplicate(db: Database, providers: Providers, inbox_id: int) -> Receipt:
-    with db.unit_of_work(write=False) as session:
-        event = session.get(InboxEvent, inbox_id)
-        assert event is not None
-        receipt = _receipt(event, duplicate=True)
-        if receipt.booking_id is None and event.status in (InboxStatus.received, InboxStatus.failed):
-            # The first delivery is still being applied (or will be retried): name its booking if it exists.
-            receipt = _with_booking_guess(session, providers, event, receipt)
-        return receipt
+    """What to tell a re-delivery. If the first delivery is still being applied, wait for it (briefly).
+
+    Taking the row lock (a writer's lock on SQLite) waits out an apply in progress; the short poll covers the
+    moment between the first delivery's two transactions.
+    """
+    deadline = time.monotonic() + _DUPLICATE_WAIT_SECONDS
+    while True:
+        with db.unit_of_work() as session:
+            event = service.lock_for_processing(session, inbox_id, skip_locked=False)
+            if event is None:
+                raise EventBusy(f"inbox event {inbox_id} is gone")
+            receipt = _receipt(event, duplicate=True)
+            if event.status != InboxStatus.received or time.monotonic() >= deadline:
+                if receipt.booking_id is None and event.status in (InboxStatus.received, InboxStatus.failed):
+                    receipt = _with_booking_guess(session, providers, event, receipt)
+                return receipt
+        time.sleep(0.02)
 
 
 def _with_booking_guess(session: Session, providers: Providers, event: InboxEvent, receipt: Receipt) -> Receipt:

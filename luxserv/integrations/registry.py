@@ -27,7 +27,10 @@ class Providers:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Providers:
-        return cls(webhooks=[GenericProvider(settings.webhook_secrets)], mappers=[ManualMapper()])
+        generic = GenericProvider(
+            settings.webhook_secrets, tolerance_seconds=settings.webhook_timestamp_tolerance_seconds
+        )
+        return cls(webhooks=[generic], mappers=[ManualMapper()])
 
     def webhook(self, name: str) -> WebhookProvider:
         try:

@@ -64,7 +64,7 @@ def _answer(receipt: flows.Receipt) -> JSONResponse:
             {**error_body(receipt.error, receipt.error_field), "status": "rejected", **body},
             status_code=status,
         )
-    if receipt.status in (InboxStatus.failed, InboxStatus.received):
+    if receipt.status == InboxStatus.failed or (receipt.status == InboxStatus.received and not receipt.duplicate):
         return JSONResponse(
             {"status": "accepted", "detail": "stored; it will be applied by the worker", **body},
             status_code=202,

@@ -44,15 +44,16 @@ _EVENTS = {
 class GenericProvider(WebhookProvider):
     name = "generic"
 
-    def __init__(self, secrets: Sequence[str]) -> None:
+    def __init__(self, secrets: Sequence[str], *, tolerance_seconds: int = 300) -> None:
         self._secrets = list(secrets)
+        self._tolerance = tolerance_seconds
 
     def verify(self, request: InboundRequest) -> None:
         signature = request.headers.get("x-webhook-signature")
         if signature is not None:
             verify_hex_hmac(signature, request.body, self._secrets)
         elif "webhook-signature" in request.headers:
-            verify_standard_webhooks(request.headers, request.body, self._secrets)
+            verify_standard_webhooks(request.headers, request.body, self._secrets, tolerance_seconds=self._tolerance)
         else:
             raise SignatureInvalid("missing signature: send X-Webhook-Signature or Standard Webhooks headers")
 

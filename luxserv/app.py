@@ -35,7 +35,7 @@ def create_app(
     settings = settings or get_settings()
     settings.check_secrets()
     database = db or Database(settings.database_url)
-    providers = Providers.from_settings(settings)
+    providers = Providers.from_settings(settings, database)
     start_worker = settings.worker_in_process if run_worker is None else run_worker
 
     @asynccontextmanager

@@ -110,7 +110,7 @@ def worker(
     settings = load_settings()
     guarded(settings.check_secrets)
     db = open_database(settings, migrate=False)
-    providers = Providers.from_settings(settings)
+    providers = Providers.from_settings(settings, db)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -199,7 +199,7 @@ def _load_demo(db: Database, settings: Settings) -> None:
     from luxserv import demo
     from luxserv.integrations.registry import Providers
 
-    logins = guarded(lambda: demo.load(db, Providers.from_settings(settings)))
+    logins = guarded(lambda: demo.load(db, Providers.from_settings(settings, db)))
     typer.echo("Demo data is loaded. Sign in at /login with:")
     typer.echo(f"  admin  {logins.admin[0]}  password {logins.admin[1]}")
     typer.echo(f"  owner  {logins.owner[0]}  password {logins.owner[1]}")

@@ -36,6 +36,7 @@ _LIMITS = {
     "listing_id": 200,
     "listing_name": 400,
     "channel": 40,
+    "confirmation_code": 100,
     "special_requests": 20_000,
 }
 
@@ -91,6 +92,7 @@ def _check_lengths(event: BookingEvent) -> None:
         "listing_id": event.listing.listing_id,
         "listing_name": event.listing.name or event.listing.address,
         "channel": event.channel,
+        "confirmation_code": event.confirmation_code,
         "special_requests": event.special_requests,
     }
     for field, value in values.items():
@@ -187,6 +189,7 @@ def _details(event: BookingEvent) -> dict[str, Any]:
         "guest_count": event.guest_count,
         "special_requests": event.special_requests,
         "channel": event.channel,
+        "confirmation_code": event.confirmation_code,
         "source_updated_at": event.occurred_at,
         "source_version": event.version,
     }
@@ -201,6 +204,7 @@ def _update(
     wanted["source_updated_at"] = event.occurred_at or booking.source_updated_at
     wanted["source_version"] = event.version if event.version is not None else booking.source_version
     wanted["channel"] = event.channel or booking.channel
+    wanted["confirmation_code"] = event.confirmation_code or booking.confirmation_code
     wanted["guest_id"] = guest_id
     wanted["status"] = _status(event, booking.status)
     if prop_id is not None:

@@ -33,6 +33,8 @@ class Booking(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str] = mapped_column(String(200))
+    # The code the guest knows from the platform (Airbnb "HM…", Guesty confirmationCode), when it differs.
+    confirmation_code: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"), index=True)
     # NULL while unplaced: no listing id or name matched a property. Admins place it later.
     property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="RESTRICT"))

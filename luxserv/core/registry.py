@@ -6,6 +6,7 @@ from luxserv.bookings import models as bookings_models
 from luxserv.core.database import Base
 from luxserv.guests import models as guests_models
 from luxserv.inbox import models as inbox_models
+from luxserv.integrations import models as integrations_models
 from luxserv.outbox import models as outbox_models
 from luxserv.properties import models as properties_models
 from luxserv.services import models as services_models
@@ -18,6 +19,7 @@ __all__ = [
     "bookings_models",
     "guests_models",
     "inbox_models",
+    "integrations_models",
     "metadata",
     "outbox_models",
     "properties_models",

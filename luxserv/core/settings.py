@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_previous_secret: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+    previous_encryption_key: SecretStr | None = None
+    sync_interval_minutes: int = Field(default=15, ge=1)
+    http_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     webhook_timestamp_tolerance_seconds: int = Field(default=300, ge=1)
 

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -19,15 +20,16 @@ from luxserv.bookings.apply import Outcome
 from luxserv.bookings.models import Booking
 from luxserv.core.clock import utcnow
 from luxserv.core.database import Database
-from luxserv.core.errors import NotFound
+from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
-from luxserv.integrations.base import decode_json
+from luxserv.integrations.base import EventSkipped, Provider, decode_json
 from luxserv.integrations.registry import Providers
 
 log = logging.getLogger(__name__)
 _TRANSIENT_RETRIES = 3
 _DUPLICATE_WAIT_SECONDS = 3.0
+_PENDING = (InboxStatus.received, InboxStatus.failed)
 
 
 class EventBusy(NotFound):
@@ -67,10 +69,31 @@ def process(
     skip_locked: bool = False,
     only_pending: bool = False,
 ) -> Receipt:
-    """Apply one stored event in its own transaction; on error, record the failure in another.
+    """Apply one stored event; on error, record the failure in another transaction.
 
-    With `only_pending` (the worker), an event another process finished meanwhile is left as it is.
+    The payload is decoded and enriched (possibly through the provider's API) before the transaction opens,
+    so no database lock is held during an outbound call. With `only_pending` (the worker), an event another
+    process finished meanwhile is left as it is.
     """
+    with db.unit_of_work(write=False) as session:
+        stored = session.get(InboxEvent, inbox_id)
+        if stored is None:
+            raise EventBusy(f"inbox event {inbox_id} is gone")
+        if only_pending and stored.status not in _PENDING:
+            return _receipt(stored)
+        name, account_id, body = stored.provider, stored.account_id, stored.body
+
+    provider: Provider | None = None
+    payload: Any = None
+    refusal: LuxServError | None = None
+    try:
+        provider = providers.for_event(name, account_id)
+        payload = provider.enrich(decode_json(body))
+    except (EventRejected, EventSkipped) as error:
+        refusal = error
+    except Exception as error:
+        return _fail(db, inbox_id, error)
+
     last_error: BaseException | None = None
     for _attempt in range(_TRANSIENT_RETRIES):
         try:
@@ -78,9 +101,9 @@ def process(
                 event = service.lock_for_processing(session, inbox_id, skip_locked=skip_locked and not db.is_sqlite)
                 if event is None:
                     raise EventBusy(f"inbox event {inbox_id} is gone or being processed elsewhere")
-                if only_pending and event.status not in (InboxStatus.received, InboxStatus.failed):
+                if only_pending and event.status not in _PENDING:
                     return _receipt(event)
-                result = service.process(session, event, providers, actor=actor)
+                result = service.process(session, event, provider, payload, actor=actor, refusal=refusal)
                 return _receipt(event, outcome=result.outcome if result else None)
         except EventBusy:
             raise
@@ -93,9 +116,13 @@ def process(
             last_error = error
             break
     assert last_error is not None
-    log.exception("inbox event %s failed", inbox_id, exc_info=last_error)
+    return _fail(db, inbox_id, last_error)
+
+
+def _fail(db: Database, inbox_id: int, error: BaseException) -> Receipt:
+    log.error("inbox event %s failed: %s", inbox_id, error, exc_info=error)
     with db.unit_of_work() as session:
-        event = service.record_failure(session, inbox_id, last_error)
+        event = service.record_failure(session, inbox_id, error)
         return _receipt(event)
 
 

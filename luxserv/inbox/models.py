@@ -46,5 +46,7 @@ class InboxEvent(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     error_field: Mapped[str | None] = mapped_column(String(100))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"), index=True)
+    # Which provider connection sent it (its API client enriches lean payloads); NULL for env-configured sources.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("provider_accounts.id", ondelete="SET NULL"))
 
     booking: Mapped[Booking | None] = relationship()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
 from luxserv.core.clock import utcnow
-from luxserv.core.errors import EventRejected, NotFound
+from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox.models import InboxEvent, InboxStatus
-from luxserv.integrations.base import decode_json
-from luxserv.integrations.registry import Providers
+from luxserv.integrations.base import EventSkipped, Provider
 
 MAX_AUTOMATIC_ATTEMPTS = 8
 # Headers worth keeping for admins; credentials are never stored.
@@ -28,8 +28,9 @@ class NewEvent:
     event_id: str
     source: str
     body: bytes
-    content_type: str
-    headers: dict[str, str]
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    account_id: int | None = None
 
 
 def store(session: Session, new: NewEvent) -> tuple[InboxEvent, bool]:
@@ -42,6 +43,7 @@ def store(session: Session, new: NewEvent) -> tuple[InboxEvent, bool]:
         content_type=new.content_type[:100],
         headers={k: v[:1000] for k, v in new.headers.items() if k.lower() not in _DROP_HEADERS},
         status=InboxStatus.received,
+        account_id=new.account_id,
         next_attempt_at=utcnow() + timedelta(seconds=30),  # the worker's safety net if the inline apply dies
     )
     try:
@@ -58,34 +60,49 @@ def store(session: Session, new: NewEvent) -> tuple[InboxEvent, bool]:
     return event, True
 
 
-def process(session: Session, event: InboxEvent, providers: Providers, *, actor: str) -> ApplyResult | None:
-    """Map and apply a stored event in the caller's transaction, recording the outcome on the event.
+def process(
+    session: Session,
+    event: InboxEvent,
+    provider: Provider | None,
+    payload: Any,
+    *,
+    actor: str,
+    refusal: LuxServError | None = None,
+) -> ApplyResult | None:
+    """Map and apply a decoded (and enriched) payload in the caller's transaction; record the outcome on the event.
 
-    A rejection (bad payload, impossible dates) is recorded as `rejected` and returns None; any other error
-    propagates so the caller can roll back and call `record_failure`.
+    `refusal` is a rejection or skip found while preparing the payload. A rejection is recorded as `rejected`,
+    a skip as `ignored`, and both return None; any other error propagates so the caller can roll back and
+    call `record_failure`.
     """
     try:
+        if refusal is not None:
+            raise refusal
+        assert provider is not None
         with session.begin_nested():
-            booking_event = providers.mapper(event.provider).map(decode_json(event.body))
-            result = apply(session, booking_event, actor=actor)
-    except EventRejected as error:
-        event.status = InboxStatus.rejected
-        event.error = error.message
-        event.error_field = error.field
-        event.processed_at = utcnow()
-        event.next_attempt_at = None
-        event.attempts += 1
+            result = apply(session, provider.map(payload), actor=actor)
+    except (EventRejected, EventSkipped) as error:
+        rejected = isinstance(error, EventRejected)
+        _finish(event, InboxStatus.rejected if rejected else InboxStatus.ignored, error.message)
+        event.error_field = error.field if rejected else None
         return None
-    event.status = (
-        InboxStatus.ignored if result.outcome in (Outcome.stale, Outcome.unchanged) else InboxStatus.processed
+    stale = result.outcome == Outcome.stale
+    _finish(
+        event,
+        InboxStatus.ignored if stale else InboxStatus.processed,
+        "older than the stored booking; nothing changed" if stale else "",
     )
     event.booking_id = result.booking.id
-    event.error = "" if result.outcome != Outcome.stale else "older than the stored booking; nothing changed"
+    return result
+
+
+def _finish(event: InboxEvent, status: InboxStatus, error: str) -> None:
+    event.status = status
+    event.error = error
     event.error_field = None
     event.processed_at = utcnow()
     event.next_attempt_at = None
     event.attempts += 1
-    return result
 
 
 def record_failure(session: Session, event_id: int, error: BaseException) -> InboxEvent:

@@ -20,7 +20,7 @@ from luxserv.core.errors import LuxServError, PayloadTooLarge
 from luxserv.inbox import flows
 from luxserv.inbox.models import InboxStatus
 from luxserv.inbox.service import NewEvent
-from luxserv.integrations.base import InboundRequest, SignatureInvalid, decode_json
+from luxserv.integrations.base import InboundRequest, Provider, SignatureInvalid, decode_json
 from luxserv.integrations.registry import Providers
 from luxserv.web.deps import DatabaseDep, ProvidersDep, SettingsDep
 from luxserv.web.errors import error_body
@@ -81,25 +81,46 @@ async def receive_webhook(
         return JSONResponse(error_body("send the body as application/json", "content-type"), status_code=415)
     headers = {k.lower(): v for k, v in request.headers.items()}
     inbound = InboundRequest(body=body, headers=headers)
-    provider = providers.webhook(provider_name)
-    try:
-        provider.verify(inbound)
-    except SignatureInvalid as error:
-        return JSONResponse(error_body(error.message, "signature"), status_code=401)
+    candidates = await run_in_threadpool(providers.webhook_candidates, provider_name)
+    if not candidates:
+        return JSONResponse(error_body(f"no {provider_name} connection is configured", "provider"), status_code=404)
+    provider = _verified(candidates, inbound)
+    if provider is None:
+        return JSONResponse(error_body(_refusal(candidates, inbound), "signature"), status_code=401)
     try:
         payload = decode_json(body)
     except LuxServError:
         payload = None  # stored anyway; applying it records the rejection
     new = NewEvent(
         provider=provider.name,
-        event_id=provider.event_id(inbound, payload),
+        event_id=provider.event_id(inbound, payload)[:200],
         source="webhook",
         body=body,
         content_type=headers.get("content-type", "application/json"),
         headers=headers,
+        account_id=provider.account.id,
     )
     receipt = await run_in_threadpool(flows.receive, db, providers, new, actor=f"webhook:{provider.name}")
     return _answer(receipt)
+
+
+def _verified(candidates: list[Provider], inbound: InboundRequest) -> Provider | None:
+    """The connection whose secret or credentials this request carries (each provider checks only its own)."""
+    for candidate in candidates:
+        try:
+            candidate.verify(inbound)
+        except SignatureInvalid:
+            continue
+        return candidate
+    return None
+
+
+def _refusal(candidates: list[Provider], inbound: InboundRequest) -> str:
+    try:
+        candidates[0].verify(inbound)
+    except SignatureInvalid as error:
+        return error.message
+    return "signature is not valid"
 
 
 @router.post("/webhooks/generic", operation_id="webhook_generic", summary="Generic booking webhook")
@@ -118,3 +139,18 @@ async def booking_created_webhook(
 ) -> JSONResponse:
     """The same as /webhooks/generic; kept for senders configured with this path."""
     return await receive_webhook("generic", request, body, db, providers)
+
+
+@router.post(
+    "/webhooks/{provider_name}",
+    operation_id="webhook_provider",
+    summary="Channel-manager webhook (guesty, ownerrez, hostaway, airbnb)",
+)
+async def provider_webhook(
+    provider_name: str, request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep
+) -> JSONResponse:
+    """A channel manager's own webhook, verified as that provider documents (see README, "Connecting providers").
+
+    Only the named provider's secrets or credentials are tried: a delivery signed for another provider is 401.
+    """
+    return await receive_webhook(provider_name, request, body, db, providers)

@@ -18,15 +18,14 @@ from luxserv.core.settings import Settings
 from luxserv.inbox import flows
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.inbox.service import MAX_AUTOMATIC_ATTEMPTS, NewEvent, due_event_ids, store
-from luxserv.integrations.base import BookingEvent
+from luxserv.integrations.base import AccountConfig, BookingEvent
+from luxserv.integrations.manual import ManualProvider
 from luxserv.integrations.registry import Providers
 from tests.factories import make_property
 
 
-class ExplodingMapper:
-    """Stands in for the manual mapper and fails the way a bug or an outage would."""
-
-    name = "manual"
+class ExplodingMapper(ManualProvider):
+    """Stands in for the manual provider and fails the way a bug or an outage would."""
 
     def map(self, payload: Any) -> BookingEvent:
         raise RuntimeError("mapper exploded")
@@ -39,7 +38,7 @@ def providers(settings: Settings) -> Providers:
 
 @pytest.fixture
 def broken() -> Providers:
-    return Providers(webhooks=[], mappers=[ExplodingMapper()])
+    return Providers([ExplodingMapper(AccountConfig(id=None, provider="manual", name="test"))])
 
 
 def manual_body(**overrides: Any) -> dict[str, Any]:

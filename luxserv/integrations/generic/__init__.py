@@ -14,19 +14,20 @@ Standard Webhooks headers. Secrets: LUXSERV_WEBHOOK_SECRET (and LUXSERV_WEBHOOK_
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from luxserv.core.errors import EventRejected
 from luxserv.integrations.base import (
+    AccountConfig,
     BookingEvent,
     EventKind,
     GuestInfo,
     InboundRequest,
     ListingRef,
+    Provider,
     SignatureInvalid,
-    WebhookProvider,
+    body_event_id,
 )
 from luxserv.integrations.fields import optional_int, optional_str, parse_date, parse_datetime, required_str
 from luxserv.integrations.signatures import verify_hex_hmac, verify_standard_webhooks
@@ -41,12 +42,30 @@ _EVENTS = {
 }
 
 
-class GenericProvider(WebhookProvider):
+class GenericProvider(Provider):
+    """Credentials: `secrets` (newline-separated: current first, previous during rotation).
+    Options: `tolerance_seconds` for signed timestamps."""
+
     name = "generic"
 
-    def __init__(self, secrets: Sequence[str], *, tolerance_seconds: int = 300) -> None:
-        self._secrets = list(secrets)
-        self._tolerance = tolerance_seconds
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str], *, tolerance_seconds: int = 300) -> GenericProvider:
+        account = AccountConfig(
+            id=None,
+            provider=cls.name,
+            name="environment",
+            credentials={"secrets": "\n".join(secrets)},
+            options={"tolerance_seconds": tolerance_seconds},
+        )
+        return cls(account)
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [s for s in self.account.credentials.get("secrets", "").split("\n") if s]
+
+    @property
+    def _tolerance(self) -> int:
+        return int(self.account.options.get("tolerance_seconds", 300))
 
     def verify(self, request: InboundRequest) -> None:
         signature = request.headers.get("x-webhook-signature")
@@ -63,7 +82,7 @@ class GenericProvider(WebhookProvider):
         if isinstance(payload, dict) and isinstance(payload.get("event_id"), str | int):
             return str(payload["event_id"])[:200]
         # No id given: the same bytes re-sent are the same event.
-        return "sha256:" + hashlib.sha256(request.body).hexdigest()
+        return body_event_id(request.body)
 
     def map(self, payload: Any) -> BookingEvent:
         if not isinstance(payload, dict):

@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from luxserv.core.errors import EventRejected
-from luxserv.integrations.base import BookingEvent, EventKind, GuestInfo, ListingRef
+from luxserv.integrations.base import AccountConfig, BookingEvent, EventKind, GuestInfo, ListingRef, Provider
 from luxserv.integrations.fields import optional_int, optional_str, parse_date, parse_datetime, required_str
 
 
-class ManualMapper:
+class ManualProvider(Provider):
     name = "manual"
+    accepts_webhooks = False
+
+    @classmethod
+    def create(cls) -> ManualProvider:
+        return cls(AccountConfig(id=None, provider=cls.name, name="built-in"))
 
     def map(self, payload: Any) -> BookingEvent:
         if not isinstance(payload, dict):

@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luxserv.audit.service import record
-from luxserv.bookings.models import Booking, BookingStatus
+from luxserv.bookings.models import Booking, BookingMessage, BookingStatus
 from luxserv.core.clock import utcnow
 from luxserv.core.errors import EventRejected
 from luxserv.guests.service import upsert_from_booking
-from luxserv.integrations.base import BookingEvent, EventKind
+from luxserv.integrations.base import BookingEvent, EventKind, MessageEvent
 from luxserv.properties.matching import match_property
 
 MAX_STAY_NIGHTS = 366
@@ -100,8 +100,14 @@ def _check_lengths(event: BookingEvent) -> None:
             raise EventRejected(f"{field} is longer than {_LIMITS[field]} characters", field=field)
 
 
-def apply(session: Session, event: BookingEvent, *, actor: str) -> ApplyResult:
+class BookingNotYetKnown(Exception):
+    """A message arrived before its booking; the inbox retries it with backoff until the booking exists."""
+
+
+def apply(session: Session, event: BookingEvent | MessageEvent, *, actor: str) -> ApplyResult:
     """Apply one event; idempotent, and an event older than what is stored changes nothing."""
+    if isinstance(event, MessageEvent):
+        return _apply_message(session, event, actor=actor)
     validate(event)
     prop = match_property(session, event.provider, event.listing)
     prop_id = prop.id if prop else None
@@ -118,6 +124,41 @@ def apply(session: Session, event: BookingEvent, *, actor: str) -> ApplyResult:
         return ApplyResult(booking, Outcome.stale)
     guest = upsert_from_booking(session, event.guest, current=booking.guest)
     return _update(session, booking, event, prop_id=prop_id, guest_id=guest.id, actor=actor)
+
+
+def _apply_message(session: Session, event: MessageEvent, *, actor: str) -> ApplyResult:
+    booking = _find(session, event.provider, event.external_id)
+    if booking is None:
+        raise BookingNotYetKnown(f"no {event.provider} booking {event.external_id} yet for message {event.message_id}")
+    if not event.body.strip():
+        raise EventRejected("the message is empty", field="body")
+    known = session.scalar(
+        select(BookingMessage.id).where(
+            BookingMessage.booking_id == booking.id, BookingMessage.message_id == event.message_id
+        )
+    )
+    if known is not None:
+        return ApplyResult(booking, Outcome.unchanged)
+    session.add(
+        BookingMessage(
+            booking_id=booking.id,
+            message_id=event.message_id[:200],
+            sender=event.sender if event.sender in ("guest", "host") else "guest",
+            body=event.body[:20_000],
+            sent_at=event.sent_at,
+        )
+    )
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="booking.message_received",
+        entity_type="booking",
+        entity_id=booking.id,
+        sender=event.sender,
+        message_id=event.message_id,
+    )
+    return ApplyResult(booking, Outcome.updated)
 
 
 def _find(session: Session, provider: str, external_id: str) -> Booking | None:

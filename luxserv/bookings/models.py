@@ -63,3 +63,18 @@ class Booking(Base):
     # Declared last: the attribute name `property` would shadow the builtin decorator above it.
     property: Mapped[Property | None] = relationship()
     guest: Mapped[Guest] = relationship(back_populates="bookings")
+
+
+class BookingMessage(Base):
+    """A guest/host message about a booking, as the channel relayed it."""
+
+    __tablename__ = "booking_messages"
+    __table_args__ = (UniqueConstraint("booking_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    sender: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()

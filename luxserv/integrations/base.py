@@ -67,6 +67,19 @@ class BookingEvent:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class MessageEvent:
+    """A message between guest and host about a booking (kept on the booking's timeline)."""
+
+    provider: str
+    external_id: str  # the booking's external id, as in BookingEvent
+    message_id: str
+    body: str
+    sender: str = "guest"  # guest | host
+    sent_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
 class SignatureInvalid(LuxServError):
     """The request is not signed by anyone we trust. Nothing is stored."""
 
@@ -177,8 +190,8 @@ class Provider(abc.ABC):
         return payload
 
     @abc.abstractmethod
-    def map(self, payload: Any) -> BookingEvent:
-        """Turn a decoded payload into a `BookingEvent`."""
+    def map(self, payload: Any) -> BookingEvent | MessageEvent:
+        """Turn a decoded payload into a `BookingEvent` (or a `MessageEvent` for guest messages)."""
 
     def pull(self, since: datetime | None, listing_ids: Sequence[str] | None = None) -> Iterator[Pulled]:
         """Reservations changed since `since` (all when None), optionally only for these listing ids."""

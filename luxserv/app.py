@@ -40,7 +40,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = BackgroundWorker(database, providers, interval=settings.worker_poll_seconds)
+        worker = BackgroundWorker(database, providers, interval=settings.worker_poll_seconds, settings=settings)
         if start_worker:
             worker.start()
         yield

@@ -7,71 +7,29 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from alembic.util import CommandError as AlembicCommandError
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 # Typer ships its own click; its exception classes are what a bad command line raises.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from luxserv.accounts.models import Role
+from luxserv.cli_support import fail, guarded, load_settings, open_database
 from luxserv.core.database import Database
 from luxserv.core.errors import LuxServError
-from luxserv.core.migrate import pending_revisions, upgrade
+from luxserv.core.migrate import upgrade
 from luxserv.core.security import new_token
-from luxserv.core.settings import Settings, SettingsError
+from luxserv.core.settings import Settings
+from luxserv.sync.cli import providers_app, sync_command
 
 app = typer.Typer(help="LuxServ: concierge operations for vacation-rental homes.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Logins for admins, staff and owners.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
-
-T = TypeVar("T")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    """Run a command body, turning expected failures into one readable line."""
-    try:
-        return fn()
-    except (LuxServError, SettingsError) as error:
-        raise fail(str(error)) from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    except SQLAlchemyError as error:
-        raise fail(f"database error: {str(error).splitlines()[0]}") from None
-    except AlembicCommandError as error:
-        raise fail(f"migration error: {error}") from None
-    except ImportError as error:
-        raise fail(f"a database driver is missing: {error}") from None
-    except OSError as error:
-        raise fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
-
-
-def load_settings() -> Settings:
-    return guarded(Settings)
-
-
-def open_database(settings: Settings, *, migrate: bool) -> Database:
-    def go() -> Database:
-        db = Database(settings.database_url)
-        if migrate:
-            upgrade(db)
-        elif pending_revisions(db):
-            raise LuxServError("the database schema is not up to date: run `luxserv db upgrade` first")
-        return db
-
-    return guarded(go)
+app.add_typer(providers_app, name="providers")
+app.command("sync")(sync_command)
 
 
 @app.command()
@@ -117,7 +75,7 @@ def worker(
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo("worker started; SIGTERM to stop")
     while not stop.is_set():
-        handled = guarded(lambda: run_once(db, providers))
+        handled = guarded(lambda: run_once(db, providers, settings))
         if not handled:
             stop.wait(poll)
     typer.echo("worker stopped")

@@ -1,4 +1,4 @@
-"""The in-process worker loop (under `luxserv serve`): retries inbox events that were never applied or failed.
+"""The in-process worker loop (under `luxserv serve`): inbox retries and periodic jobs (provider syncs).
 
 The standalone, multi-machine `luxserv worker` runs the same steps.
 """
@@ -9,22 +9,30 @@ import logging
 import threading
 
 from luxserv.core.database import Database
+from luxserv.core.settings import Settings
 from luxserv.inbox import flows
 from luxserv.integrations.registry import Providers
+from luxserv.worker import jobs
 
 log = logging.getLogger(__name__)
 
 
-def run_once(db: Database, providers: Providers) -> int:
-    """One pass over everything due. Returns how many items were handled."""
-    return flows.process_due(db, providers)
+def run_once(db: Database, providers: Providers, settings: Settings | None = None) -> int:
+    """One pass over everything due: inbox retries, then periodic jobs. Returns how many items were handled."""
+    handled = flows.process_due(db, providers)
+    if settings is not None:
+        handled += jobs.run_due(db, providers, settings)
+    return handled
 
 
 class BackgroundWorker:
     """A daemon thread calling `run_once` every `interval` seconds until `stop()`."""
 
-    def __init__(self, db: Database, providers: Providers, *, interval: float) -> None:
+    def __init__(
+        self, db: Database, providers: Providers, *, interval: float, settings: Settings | None = None
+    ) -> None:
         self._db = db
+        self._settings = settings
         self._providers = providers
         self._interval = interval
         self._stop = threading.Event()
@@ -40,7 +48,7 @@ class BackgroundWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                run_once(self._db, self._providers)
+                run_once(self._db, self._providers, self._settings)
             except Exception:
                 log.exception("worker pass failed; trying again in %.0fs", self._interval)
             self._stop.wait(self._interval)

@@ -42,6 +42,7 @@ class BookingRead(BaseModel):
     id: int
     provider: str
     external_id: str
+    confirmation_code: str | None
     status: BookingStatus
     unplaced: bool = Field(validation_alias="is_unplaced")
     property: PropertyRef | None

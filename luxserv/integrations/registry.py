@@ -66,6 +66,8 @@ class Providers:
         if name not in PROVIDER_MODULES:
             raise NotFound(f"no provider named {name!r}")
         self._refresh()
+        if not self._by_provider.get(name):
+            self._refresh(force=True)  # a connection added a moment ago works at once
         return [self._instance(account_id) for account_id in self._by_provider.get(name, [])]
 
     def for_event(self, name: str, account_id: int | None) -> Provider:
@@ -91,8 +93,8 @@ class Providers:
         """Backward-compatible alias of `for_event(name, None)`."""
         return self.for_event(name, None)
 
-    def _refresh(self) -> None:
-        if self._db is None or time.monotonic() - self._loaded_at < _ACCOUNT_CACHE_SECONDS:
+    def _refresh(self, *, force: bool = False) -> None:
+        if self._db is None or (not force and time.monotonic() - self._loaded_at < _ACCOUNT_CACHE_SECONDS):
             return
         with self._db.unit_of_work(write=False) as session:
             rows = accounts.enabled_accounts(session)

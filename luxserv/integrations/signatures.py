@@ -1,7 +1,8 @@
-"""Webhook signature schemes shared by providers: a hex HMAC-SHA256 header, and Standard Webhooks."""
+"""Webhook authentication schemes shared by providers: hex HMAC-SHA256, Standard Webhooks, HTTP Basic."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -62,3 +63,31 @@ def verify_standard_webhooks(
         if any(constant_time_equals(expected, candidate) for candidate in offered):
             return
     raise SignatureInvalid("webhook signature does not match")
+
+
+def check_basic_auth(headers: Mapping[str, str], username: str, password: str, *, provider: str) -> None:
+    """Raise `SignatureInvalid` unless `Authorization: Basic` carries exactly this user and password.
+
+    A connection without webhook credentials refuses everything: unauthenticated webhooks are never accepted.
+    Both halves are compared in constant time, and both are always compared.
+    """
+    if not (username and password):
+        raise SignatureInvalid(
+            f"this {provider} connection has no webhook_username/webhook_password: set them here and in {provider}"
+        )
+    scheme, _, encoded = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise SignatureInvalid(f"missing HTTP Basic credentials (the {provider} webhook user and password)")
+    try:
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise SignatureInvalid("malformed HTTP Basic credentials") from error
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = raw.decode("latin-1")
+    given_user, colon, given_password = decoded.partition(":")
+    user_ok = constant_time_equals(given_user, username)
+    password_ok = constant_time_equals(given_password, password)
+    if not (colon and user_ok and password_ok):
+        raise SignatureInvalid(f"wrong {provider} webhook user or password")

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from luxserv import __version__
 from luxserv.accounts.api import router as auth_router
 from luxserv.bookings.api import router as bookings_router
+from luxserv.calendars.api import router as calendars_router
 from luxserv.core.database import Database
 from luxserv.core.settings import Settings, get_settings
 from luxserv.guests.api import router as guests_router
@@ -67,6 +68,7 @@ def create_app(
         guests_router,
         properties_router,
         inbox_router,
+        calendars_router,
         pages_router,
     ):
         app.include_router(router)

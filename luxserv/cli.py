@@ -21,6 +21,7 @@ from luxserv.core.errors import LuxServError
 from luxserv.core.migrate import upgrade
 from luxserv.core.security import new_token
 from luxserv.core.settings import Settings
+from luxserv.integrations.ical.cli import ical_app
 from luxserv.sync.cli import providers_app, sync_command
 
 app = typer.Typer(help="LuxServ: concierge operations for vacation-rental homes.", no_args_is_help=True)
@@ -29,6 +30,7 @@ users_app = typer.Typer(help="Logins for admins, staff and owners.", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(providers_app, name="providers")
+app.add_typer(ical_app, name="ical")
 app.command("sync")(sync_command)
 
 

@@ -19,6 +19,7 @@ from luxserv.integrations.base import AccountConfig, Provider, ProviderDeps
 from luxserv.integrations.catalog import PROVIDER_MODULES, provider_class
 from luxserv.integrations.generic import GenericProvider
 from luxserv.integrations.http import HttpOptions
+from luxserv.integrations.ical import IcalProvider
 from luxserv.integrations.manual import ManualProvider
 
 _ACCOUNT_CACHE_SECONDS = 10.0
@@ -52,7 +53,7 @@ class Providers:
             settings.webhook_secrets, tolerance_seconds=settings.webhook_timestamp_tolerance_seconds
         )
         return cls(
-            [generic, ManualProvider.create()],
+            [generic, ManualProvider.create(), IcalProvider.create()],
             db=db,
             vault=Vault(settings),
             http=http or HttpOptions(timeout=settings.http_timeout_seconds),

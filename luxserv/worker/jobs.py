@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from luxserv.core.clock import utcnow
+from luxserv.core.crypto import Vault
 from luxserv.core.database import Database
 from luxserv.core.settings import Settings
 from luxserv.integrations.accounts import enabled_accounts
+from luxserv.integrations.ical.service import enabled_feed_ids, sync_feed
 from luxserv.integrations.models import PeriodicJob
 from luxserv.integrations.registry import Providers
 from luxserv.sync.service import sync_account
@@ -78,6 +80,16 @@ def run_due(db: Database, providers: Providers, settings: Settings) -> int:
             return report.error
 
         ran += run_job(db, f"sync:{provider}:{account_id}", interval, sync)
+
+    vault = Vault(settings)
+    for feed_id in enabled_feed_ids(db):
+
+        def ical(feed_id: int = feed_id) -> str:
+            report = sync_feed(db, providers, vault, feed_id, providers.http)
+            log.info("%s", report.summary())
+            return report.error
+
+        ran += run_job(db, f"sync:ical:{feed_id}", default, ical)
     return ran
 
 

@@ -596,6 +596,9 @@ def test_docs_and_openapi(app_client: TestClient) -> None:
         ("POST", "/api/admin/inbox/{inbox_id}/replay"): "replay_inbox_event",
         ("POST", "/webhooks/generic"): "webhook_generic",
         ("POST", "/webhooks/booking-created"): "webhook_booking_created",
+        ("POST", "/webhooks/{provider_name}"): "webhook_provider",
+        ("POST", "/api/calendars/properties/{property_id}"): "calendar_url",
+        ("POST", "/api/calendars/properties/{property_id}/rotate"): "rotate_calendar_url",
     }
     assert {key: operations[key]["operationId"] for key in expected if key in operations} == expected
     api_paths = {key for key in operations if key[1].startswith("/api/")}

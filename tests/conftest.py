@@ -53,6 +53,7 @@ def postgres_database() -> Iterator[Database]:
         pytest.skip(message)
     db = Database(admin_url.set(database=name).render_as_string(hide_password=False))
     upgrade(db)
+    _SEED_ROWS.update(_snapshot(db))
     yield db
     db.dispose()
     with admin.connect() as conn:
@@ -60,10 +61,27 @@ def postgres_database() -> Iterator[Database]:
     admin.dispose()
 
 
+# Rows the migrations seed (the default service catalogue and rules), restored after each truncation.
+_SEED_ROWS: dict[str, list[dict[str, object]]] = {}
+
+
+def _snapshot(db: Database) -> dict[str, list[dict[str, object]]]:
+    with db.engine.connect() as conn:
+        rows = {t.name: [dict(r) for r in conn.execute(t.select()).mappings()] for t in metadata.sorted_tables}
+    return {name: found for name, found in rows.items() if found}
+
+
 def _truncate_all(db: Database) -> None:
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in metadata.sorted_tables:
+            rows = _SEED_ROWS.get(table.name)
+            if rows:
+                conn.execute(table.insert(), rows)
+                name = table.name  # our own table names, not input
+                sequence = f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM \"{name}\"))"  # noqa: S608
+                conn.execute(text(sequence))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luxserv.audit.service import record
+from luxserv.bookings.conflicts import alert_overlaps
 from luxserv.bookings.models import Booking, BookingMessage, BookingStatus
 from luxserv.core.clock import utcnow
 from luxserv.core.errors import EventRejected
 from luxserv.guests.service import upsert_from_booking
 from luxserv.integrations.base import BookingEvent, EventKind, MessageEvent
 from luxserv.properties.matching import match_property
+from luxserv.services.planning import plan
 
 MAX_STAY_NIGHTS = 366
 MAX_GUESTS = 500
@@ -115,6 +117,7 @@ def apply(session: Session, event: BookingEvent | MessageEvent, *, actor: str) -
     if booking is None:
         created = _create(session, event, prop_id, actor)
         if created is not None:
+            _after_change(session, created, actor, new=True)
             return ApplyResult(created, Outcome.created)
         # Another transaction created it first: carry on as an update of its (now locked) row.
         booking = _find(session, event.provider, event.external_id)
@@ -271,7 +274,17 @@ def _update(
         outcome, action = Outcome.updated, "booking.updated"
     session.flush()
     record(session, actor=actor, action=action, entity_type="booking", entity_id=booking.id, changes=changes)
+    _after_change(
+        session, booking, actor, new=False, moved=bool({"check_in", "check_out", "property_id"} & set(changes))
+    )
     return ApplyResult(booking, outcome)
+
+
+def _after_change(session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False) -> None:
+    """What follows from a booking change in the same transaction: its services, and double-booking alerts."""
+    plan(session, booking, actor=actor)
+    if booking.status != BookingStatus.cancelled and booking.property_id is not None and (new or moved):
+        alert_overlaps(session, booking, actor=actor)
 
 
 def _audit_created(session: Session, booking: Booking, actor: str, event: BookingEvent) -> None:

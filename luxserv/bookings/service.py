@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from luxserv.audit.service import record
+from luxserv.bookings.conflicts import alert_overlaps
 from luxserv.bookings.models import Booking, BookingStatus
 from luxserv.core.errors import Conflict, NotFound
 from luxserv.properties.matching import learn_alias, link_listing
 from luxserv.properties.models import Property
+from luxserv.services.planning import plan
 
 
 @dataclass(frozen=True)
@@ -89,5 +91,7 @@ def place(session: Session, booking_id: int, property_id: int, *, remember: bool
         property_id=prop.id,
         learned=learned,
     )
+    plan(session, booking, actor=actor)
+    alert_overlaps(session, booking, actor=actor)
     session.refresh(booking)
     return booking

@@ -22,12 +22,12 @@ from luxserv.core.errors import NotFound
 from luxserv.core.security import new_token, token_digest
 from luxserv.integrations.models import CalendarToken
 from luxserv.properties.models import Property
-from luxserv.services.models import ServiceTask, TaskStatus
+from luxserv.services.models import OPEN_STATUSES, ServiceRequest
 
 TOKEN_BYTES = 32  # 256 bits
 HISTORY_DAYS = 180  # stays that ended longer ago than this are left out of the feed
 PRODID = "-//LuxServ//Owner calendar//EN"
-_OPEN_TASKS = (TaskStatus.scheduled, TaskStatus.in_progress)
+_OPEN_TASKS = OPEN_STATUSES
 
 
 def export_url(session: Session, vault: Vault, base_url: str, *, owner_id: int, property_id: int) -> str:
@@ -84,9 +84,10 @@ def render_calendar(session: Session, token: str) -> bytes:
         .order_by(Booking.check_in, Booking.id)
     )
     tasks = session.scalars(
-        select(ServiceTask)
-        .where(ServiceTask.property_id == prop.id, ServiceTask.status.in_(_OPEN_TASKS))
-        .order_by(ServiceTask.scheduled_for, ServiceTask.id)
+        select(ServiceRequest)
+        .options(joinedload(ServiceRequest.service_type))
+        .where(ServiceRequest.property_id == prop.id, ServiceRequest.status.in_(_OPEN_TASKS))
+        .order_by(ServiceRequest.scheduled_for, ServiceRequest.id)
     )
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -119,8 +120,8 @@ def _stay(booking: Booking, prop: Property) -> Event:
     )
 
 
-def _task(task: ServiceTask, prop: Property) -> Event:
-    label = task.service_type.replace("_", " ").strip().capitalize() or "Service"
+def _task(task: ServiceRequest, prop: Property) -> Event:
+    label = task.service_type.name
     when = f" at {task.time_of_day.strftime('%H:%M')}" if task.time_of_day else ""
     return _event(
         uid=f"task-{task.id}@luxserv",

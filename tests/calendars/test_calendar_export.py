@@ -24,7 +24,7 @@ from luxserv.core.settings import Settings
 from luxserv.integrations.base import BookingEvent, EventKind, GuestInfo, ListingRef
 from luxserv.integrations.models import CalendarToken
 from luxserv.properties.models import Property
-from luxserv.services.models import ServiceTask, TaskStatus
+from luxserv.services.models import Origin, RequestStatus, ServiceRequest, ServiceType
 from tests.factories import login, make_owner, make_property, make_user
 
 BASE = "http://testserver"
@@ -68,11 +68,13 @@ def book(db: Database, property_id: int, external_id: str, name: str, guests: in
         return apply(session, event, actor="test").booking.id
 
 
-def task(db: Database, property_id: int, service_type: str, status: TaskStatus, day: date) -> int:
+def task(db: Database, property_id: int, service_type: str, status: RequestStatus, day: date) -> int:
     with db.unit_of_work() as session:
-        row = ServiceTask(
+        type_id = session.scalars(select(ServiceType.id).where(ServiceType.key == service_type)).one()
+        row = ServiceRequest(
             property_id=property_id,
-            service_type=service_type,
+            service_type_id=type_id,
+            origin=Origin.admin,
             scheduled_for=day,
             time_of_day=time(10, 30),
             status=status,
@@ -98,11 +100,11 @@ def world(db: Database) -> World:
         cancelled=book(db, condo, "S-2", "Carl Cancelled", 2, EventKind.cancelled),
         villa_stay=book(db, villa, "S-3", "Vera Villa", 3, EventKind.created),
         tasks={
-            "scheduled": task(db, condo, "grocery_stocking", TaskStatus.scheduled, date(2027, 6, 15)),
-            "in_progress": task(db, condo, "celebration_setup", TaskStatus.in_progress, date(2027, 6, 16)),
-            "completed": task(db, condo, "cleaning", TaskStatus.completed, date(2027, 6, 14)),
-            "cancelled": task(db, condo, "chef", TaskStatus.cancelled, date(2027, 6, 17)),
-            "villa": task(db, villa, "pool_service", TaskStatus.scheduled, date(2027, 6, 18)),
+            "scheduled": task(db, condo, "grocery_stocking", RequestStatus.scheduled, date(2027, 6, 15)),
+            "in_progress": task(db, condo, "celebration_setup", RequestStatus.in_progress, date(2027, 6, 16)),
+            "completed": task(db, condo, "post_checkout_cleaning", RequestStatus.completed, date(2027, 6, 14)),
+            "cancelled": task(db, condo, "private_chef", RequestStatus.cancelled, date(2027, 6, 17)),
+            "villa": task(db, villa, "maintenance", RequestStatus.scheduled, date(2027, 6, 18)),
         },
     )
 
@@ -126,11 +128,28 @@ def test_the_feed_has_the_stays_and_open_tasks_of_that_property_only(
     calendar = Calendar.from_ical(response.content)
     assert str(calendar["X-WR-CALNAME"]) == "Beach Condo 123 (LuxServ)"
     events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
-    assert set(events) == {
-        f"booking-{world.stay}@luxserv",
-        f"task-{world.tasks['scheduled']}@luxserv",
-        f"task-{world.tasks['in_progress']}@luxserv",
-    }
+    with db.unit_of_work(write=False) as session:
+        # The live stay's own automatic services (grocery, cleaning verification, post-checkout cleaning).
+        automatic = {
+            f"task-{request_id}@luxserv"
+            for request_id in session.scalars(
+                select(ServiceRequest.id).where(
+                    ServiceRequest.property_id == world.condo,
+                    ServiceRequest.origin == Origin.automation,
+                    ServiceRequest.status == RequestStatus.scheduled,
+                )
+            )
+        }
+    assert len(automatic) == 3
+    assert (
+        set(events)
+        == {
+            f"booking-{world.stay}@luxserv",
+            f"task-{world.tasks['scheduled']}@luxserv",
+            f"task-{world.tasks['in_progress']}@luxserv",
+        }
+        | automatic
+    )
     stay = events[f"booking-{world.stay}@luxserv"]
     assert str(stay["SUMMARY"]) == "Stay: Zoë (4 guests)"  # first name only: no surname, e-mail or phone
     assert (stay.decoded("DTSTART"), stay.decoded("DTEND")) == (date(2027, 6, 15), date(2027, 6, 22))

@@ -1,0 +1,189 @@
+"""Planning a booking's services from the automation rules. Runs inside `bookings.apply`'s transaction.
+
+Re-planning is idempotent: one request per (booking, rule); a moved booking moves requests not yet started;
+a cancelled booking cancels them; work already in progress or completed is never moved or cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from luxserv.bookings.models import Booking, BookingStatus
+from luxserv.core.clock import utcnow
+from luxserv.properties.models import Property
+from luxserv.services.keywords import mentions, parse_keywords
+from luxserv.services.models import (
+    PENDING_STATUSES,
+    Anchor,
+    AutomationRule,
+    Condition,
+    Origin,
+    PropertyRuleSetting,
+    RequestStatus,
+    ServiceRequest,
+    ServiceRequestChange,
+)
+
+
+@dataclass
+class PlanResult:
+    created: list[ServiceRequest] = field(default_factory=list)
+    moved: list[ServiceRequest] = field(default_factory=list)
+    cancelled: list[ServiceRequest] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.moved or self.cancelled)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What one rule wants for one booking: a day, or nothing."""
+
+    rule: AutomationRule
+    day: date | None
+
+
+def rules_for(session: Session, property_id: int) -> list[AutomationRule]:
+    """Rules in force at a property: enabled ones unless switched off there, plus ones switched on there."""
+    overrides = {
+        s.rule_id: s.enabled
+        for s in session.scalars(select(PropertyRuleSetting).where(PropertyRuleSetting.property_id == property_id))
+    }
+    rules = session.scalars(select(AutomationRule).order_by(AutomationRule.id))
+    return [rule for rule in rules if overrides.get(rule.id, rule.enabled)]
+
+
+def applies(rule: AutomationRule, booking: Booking) -> bool:
+    """The rule's condition, evaluated on the booking."""
+    if rule.condition == Condition.always:
+        return True
+    if rule.condition == Condition.keywords:
+        return mentions(booking.special_requests or "", parse_keywords(rule.condition_value))
+    if rule.condition == Condition.min_guests:
+        return booking.guest_count >= _int(rule.condition_value)
+    if rule.condition == Condition.min_nights:
+        return booking.nights >= _int(rule.condition_value)
+    if rule.condition == Condition.channel:
+        wanted = {c.strip().lower() for c in rule.condition_value.split(",") if c.strip()}
+        return (booking.channel or "").lower() in wanted
+    return False
+
+
+def day_for(rule: AutomationRule, booking: Booking, time_zone: str) -> date:
+    if rule.anchor == Anchor.check_in:
+        anchor = booking.check_in
+    elif rule.anchor == Anchor.check_out:
+        anchor = booking.check_out
+    else:
+        anchor = booking.created_at.astimezone(ZoneInfo(time_zone)).date()
+    return anchor + timedelta(days=rule.offset_days)
+
+
+def intents(session: Session, booking: Booking, rules: list[AutomationRule] | None = None) -> list[Intent]:
+    """What every rule in force wants for this booking (nothing, for a cancelled or unplaced booking)."""
+    if booking.property_id is None:
+        return []
+    prop = session.get(Property, booking.property_id)
+    time_zone = prop.time_zone if prop else "America/Chicago"
+    active = booking.status != BookingStatus.cancelled
+    return [
+        Intent(rule, day_for(rule, booking, time_zone) if active and applies(rule, booking) else None)
+        for rule in (rules if rules is not None else rules_for(session, booking.property_id))
+    ]
+
+
+def plan(session: Session, booking: Booking, *, actor: str) -> PlanResult:
+    """Create, move or cancel the booking's automatic requests so they match the rules. Never duplicates."""
+    result = PlanResult()
+    existing = {
+        r.rule_id: r
+        for r in session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.booking_id == booking.id, ServiceRequest.rule_id.is_not(None))
+            .options(selectinload(ServiceRequest.changes))
+        )
+    }
+    wanted = {intent.rule.id: intent for intent in intents(session, booking)}
+    for rule_id, intent in wanted.items():
+        request = existing.get(rule_id)
+        if intent.day is not None:
+            if request is None:
+                result.created.append(_create(session, booking, intent, actor))
+            elif request.status in PENDING_STATUSES and (
+                request.scheduled_for != intent.day or request.property_id != booking.property_id
+            ):
+                _move(request, booking, intent.day, actor)
+                result.moved.append(request)
+            elif request.status == RequestStatus.cancelled:
+                _change(request, RequestStatus.scheduled, actor, "the booking needs it again")
+                request.cancelled_at = None
+                request.scheduled_for = intent.day
+                request.property_id = booking.property_id or request.property_id
+                result.moved.append(request)
+        elif request is not None and request.status in PENDING_STATUSES:
+            _cancel(request, actor, "the booking no longer needs it")
+            result.cancelled.append(request)
+    # Requests of rules no longer in force here (switched off, deleted) are cancelled if not started.
+    for old_rule_id, request in existing.items():
+        if old_rule_id not in wanted and request.status in PENDING_STATUSES:
+            _cancel(request, actor, "the rule is no longer in force for this property")
+            result.cancelled.append(request)
+    if result.changed:
+        session.flush()
+    return result
+
+
+def _create(session: Session, booking: Booking, intent: Intent, actor: str) -> ServiceRequest:
+    assert booking.property_id is not None and intent.day is not None
+    request = ServiceRequest(
+        property_id=booking.property_id,
+        booking_id=booking.id,
+        guest_id=booking.guest_id,
+        service_type_id=intent.rule.service_type_id,
+        rule_id=intent.rule.id,
+        origin=Origin.automation,
+        status=RequestStatus.scheduled,
+        scheduled_for=intent.day,
+        time_of_day=intent.rule.time_of_day,
+        created_by=actor,
+    )
+    request.changes.append(
+        ServiceRequestChange(actor=actor, from_status=None, to_status=RequestStatus.scheduled.value,
+                             note=f"planned by rule {intent.rule.key}")
+    )  # fmt: skip
+    session.add(request)
+    return request
+
+
+def _move(request: ServiceRequest, booking: Booking, day: date, actor: str) -> None:
+    note = f"moved from {request.scheduled_for.isoformat()} to {day.isoformat()}"
+    request.scheduled_for = day
+    request.property_id = booking.property_id or request.property_id
+    request.changes.append(
+        ServiceRequestChange(actor=actor, from_status=request.status.value, to_status=request.status.value, note=note)
+    )
+
+
+def _cancel(request: ServiceRequest, actor: str, note: str) -> None:
+    _change(request, RequestStatus.cancelled, actor, note)
+    request.cancelled_at = utcnow()
+
+
+def _change(request: ServiceRequest, status: RequestStatus, actor: str, note: str) -> None:
+    request.changes.append(
+        ServiceRequestChange(actor=actor, from_status=request.status.value, to_status=status.value, note=note)
+    )
+    request.status = status
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        return 10**6  # a malformed threshold never matches (rules are validated when saved)

@@ -20,6 +20,9 @@ from luxserv.guests.api import router as guests_router
 from luxserv.inbox.api import router as inbox_router
 from luxserv.integrations.registry import Providers
 from luxserv.properties.api import router as properties_router
+from luxserv.properties.maintenance_api import router as maintenance_router
+from luxserv.services.api import router as service_requests_router
+from luxserv.services.rules_api import router as service_rules_router
 from luxserv.web import errors
 from luxserv.web.pages import router as pages_router
 from luxserv.web.security_headers import SecurityHeadersMiddleware
@@ -69,6 +72,9 @@ def create_app(
         properties_router,
         inbox_router,
         calendars_router,
+        service_requests_router,
+        service_rules_router,
+        maintenance_router,
         pages_router,
     ):
         app.include_router(router)

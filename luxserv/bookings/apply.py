@@ -274,9 +274,9 @@ def _update(
         outcome, action = Outcome.updated, "booking.updated"
     session.flush()
     record(session, actor=actor, action=action, entity_type="booking", entity_id=booking.id, changes=changes)
-    _after_change(
-        session, booking, actor, new=False, moved=bool({"check_in", "check_out", "property_id"} & set(changes))
-    )
+    revived = "status" in changes and changes["status"][0] == BookingStatus.cancelled.value
+    moved = revived or bool({"check_in", "check_out", "property_id"} & set(changes))
+    _after_change(session, booking, actor, new=False, moved=moved)
     return ApplyResult(booking, outcome)
 
 

@@ -14,7 +14,7 @@ from luxserv.properties.models import Property
 
 def overlapping(session: Session, booking: Booking) -> list[Booking]:
     """Other non-cancelled bookings of the same property whose nights overlap this one's."""
-    if booking.property_id is None:
+    if booking.property_id is None or booking.status == BookingStatus.cancelled:
         return []
     return list(
         session.scalars(

@@ -3,9 +3,11 @@
 What the matcher does:
 - text and keywords are compared as whole words after Unicode case folding ("Birthday!" matches "birthday",
   "birthdays" matches "birthday", but "rebirthday" does not); a keyword may be several words ("baby moon");
-- a keyword preceded within two words by a negation ("no", "not", "without", "don't", "skip", "avoid", "never",
-  "nothing") does not count, so "no birthday fuss" and "please don't make a birthday thing" are not hits, while
-  "it's my birthday, no fuss" still is.
+- a keyword preceded by a negation ("no", "not", "without", "don't", "skip", "avoid", "never", "nothing") in the
+  same clause, at most four words before it, does not count, so "no birthday fuss" and "please don't make a
+  birthday thing" are not hits, while "it's my birthday, no fuss" and "No pets, anniversary trip" are (a comma,
+  full stop, semicolon, colon, dash or bracket ends a clause);
+- quotes around a word do not hide it ("our 'anniversary' weekend").
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-_WORD = re.compile(r"[\w']+", re.UNICODE)
+_WORD = re.compile(r"\w+(?:'\w+)*", re.UNICODE)
+_CLAUSE = re.compile(r"[,.;:!?()\[\]\u2013\u2014]|\s-\s")
 _NEGATIONS = {"no", "not", "without", "don't", "dont", "do not", "skip", "avoid", "never", "nothing", "none"}
-_LOOKBEHIND = 2
+_LOOKBEHIND = 4
 
 
 def words(text: str) -> list[str]:
@@ -30,8 +33,12 @@ def parse_keywords(value: str) -> list[list[str]]:
 
 
 def mentions(text: str, keywords: Iterable[list[str]]) -> bool:
-    """True if any keyword appears as whole words in `text`, not just after a negation."""
-    tokens = words(text)
+    """True if any keyword appears as whole words in `text`, not just after a negation in its clause."""
+    wanted = list(keywords)
+    return any(_clause_mentions(words(clause), wanted) for clause in _CLAUSE.split(text))
+
+
+def _clause_mentions(tokens: list[str], keywords: list[list[str]]) -> bool:
     for keyword in keywords:
         size = len(keyword)
         for start in range(len(tokens) - size + 1):

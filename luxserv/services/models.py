@@ -130,10 +130,6 @@ class ServiceRequest(Base):
         back_populates="request", order_by="ServiceRequestChange.id", cascade="all, delete-orphan"
     )
 
-    @property
-    def is_done(self) -> bool:
-        return self.status in (RequestStatus.completed, RequestStatus.in_progress)
-
 
 class ServiceRequestChange(Base):
     """Who changed a request, when, from which status to which (and why)."""

@@ -27,6 +27,7 @@ from luxserv.services.models import (
     RequestStatus,
     ServiceRequest,
     ServiceRequestChange,
+    ServiceType,
 )
 
 
@@ -55,7 +56,12 @@ def rules_for(session: Session, property_id: int) -> list[AutomationRule]:
         s.rule_id: s.enabled
         for s in session.scalars(select(PropertyRuleSetting).where(PropertyRuleSetting.property_id == property_id))
     }
-    rules = session.scalars(select(AutomationRule).order_by(AutomationRule.id))
+    rules = session.scalars(
+        select(AutomationRule)
+        .join(ServiceType, ServiceType.id == AutomationRule.service_type_id)
+        .where(ServiceType.active.is_(True))
+        .order_by(AutomationRule.id)
+    )
     return [rule for rule in rules if overrides.get(rule.id, rule.enabled)]
 
 
@@ -120,7 +126,7 @@ def plan(session: Session, booking: Booking, *, actor: str) -> PlanResult:
             ):
                 _move(request, booking, intent.day, actor)
                 result.moved.append(request)
-            elif request.status == RequestStatus.cancelled:
+            elif request.status == RequestStatus.cancelled and _cancelled_by_planning(request):
                 _change(request, RequestStatus.scheduled, actor, "the booking needs it again")
                 request.cancelled_at = None
                 request.scheduled_for = intent.day
@@ -137,6 +143,15 @@ def plan(session: Session, booking: Booking, *, actor: str) -> PlanResult:
     if result.changed:
         session.flush()
     return result
+
+
+_PLANNING_NOTES = ("the booking no longer needs it", "the rule is no longer in force for this property")
+
+
+def _cancelled_by_planning(request: ServiceRequest) -> bool:
+    """Only automation's own cancellations are undone by re-planning; a person's decision stands."""
+    last = request.changes[-1] if request.changes else None
+    return last is not None and last.to_status == RequestStatus.cancelled.value and last.note in _PLANNING_NOTES
 
 
 def _create(session: Session, booking: Booking, intent: Intent, actor: str) -> ServiceRequest:
@@ -171,6 +186,7 @@ def _move(request: ServiceRequest, booking: Booking, day: date, actor: str) -> N
 
 
 def _cancel(request: ServiceRequest, actor: str, note: str) -> None:
+    assert note in _PLANNING_NOTES
     _change(request, RequestStatus.cancelled, actor, note)
     request.cancelled_at = utcnow()
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from luxserv.core.errors import EventRejected, LuxServError
 from luxserv.integrations.http import CallBudget, HttpOptions
@@ -200,6 +201,39 @@ class Provider(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release HTTP connections."""
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=Closable)
+
+
+class ApiProvider(Provider, Generic[ClientT]):
+    """A provider with an API client, made on first use (once, even across threads) and closed with it."""
+
+    def __init__(self, account: AccountConfig, deps: ProviderDeps | None = None) -> None:
+        super().__init__(account, deps)
+        self._client: ClientT | None = None
+        self._client_lock = threading.Lock()
+
+    @abc.abstractmethod
+    def make_client(self) -> ClientT:
+        """Build the API client from `self.account` and `self.deps`."""
+
+    @property
+    def client(self) -> ClientT:
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.make_client()
+            return self._client
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def body_event_id(body: bytes) -> str:

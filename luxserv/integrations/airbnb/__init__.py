@@ -41,37 +41,28 @@ from typing import Any
 from luxserv.core.errors import EventRejected
 from luxserv.integrations.airbnb.client import AirbnbClient
 from luxserv.integrations.airbnb.mapping import confirmation_code, map_reservation, unwrap
-from luxserv.integrations.base import BookingEvent, Provider, Pulled
+from luxserv.integrations.base import ApiProvider, BookingEvent, Pulled
 from luxserv.integrations.fields import parse_datetime
 
 
-class AirbnbProvider(Provider):
+class AirbnbProvider(ApiProvider[AirbnbClient]):
     name = "airbnb"
     accepts_webhooks = False
     default_daily_call_budget = 1000
 
-    _client: AirbnbClient | None = None
-
     def map(self, payload: Any) -> BookingEvent:
         return map_reservation(payload, provider=self.name)
 
-    def client(self) -> AirbnbClient:
-        if self._client is None:
-            self._client = AirbnbClient(self.account, self.deps)
-        return self._client
+    def make_client(self) -> AirbnbClient:
+        return AirbnbClient(self.account, self.deps)
 
     def pull(self, since: datetime | None, listing_ids: Sequence[str] | None = None) -> Iterator[Pulled]:
-        client = self.client()
+        client = self.client
         for listing_id in listing_ids if listing_ids is not None else [None]:
             for item in client.reservations(since=since, listing_id=listing_id):
                 pulled = _pulled(item, since, listing_id)
                 if pulled is not None:
                     yield pulled
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 def _pulled(item: dict[str, Any], since: datetime | None, listing_id: str | None) -> Pulled | None:

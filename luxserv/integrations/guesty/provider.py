@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from luxserv.core.errors import LuxServError
 from luxserv.integrations.base import (
-    AccountConfig,
+    ApiProvider,
     BookingEvent,
     InboundRequest,
     MessageEvent,
-    Provider,
-    ProviderDeps,
     Pulled,
     SignatureInvalid,
     body_event_id,
@@ -38,16 +35,11 @@ TOLERANCE_SECONDS = 300  # Svix's own window for svix-timestamp
 _SECRET_SEPARATORS = re.compile(r"[\s,]+")
 
 
-class GuestyProvider(Provider):
+class GuestyProvider(ApiProvider[GuestyClient]):
     """Credentials: `client_id`, `client_secret`, `webhook_secrets` (newline-separated `whsec_...`).
     Options: `base_url`, `token_url`, `guesty_account_id`. See the package docstring."""
 
     name = "guesty"
-
-    def __init__(self, account: AccountConfig, deps: ProviderDeps | None = None) -> None:
-        super().__init__(account, deps)
-        self._client: GuestyClient | None = None
-        self._client_lock = threading.Lock()
 
     # --- webhooks --------------------------------------------------------------------------------------------
 
@@ -150,26 +142,16 @@ class GuestyProvider(Provider):
 
     # --- API client ------------------------------------------------------------------------------------------
 
-    @property
-    def client(self) -> GuestyClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = GuestyClient(
-                    client_id=self.account.credential("client_id"),
-                    client_secret=self.account.credential("client_secret"),
-                    base_url=self._option("base_url", DEFAULT_BASE_URL),
-                    token_url=self._option("token_url", DEFAULT_TOKEN_URL),
-                    http=self.deps.http,
-                    tokens=self.deps.tokens,
-                    budget=self.deps.budget,
-                )
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+    def make_client(self) -> GuestyClient:
+        return GuestyClient(
+            client_id=self.account.credential("client_id"),
+            client_secret=self.account.credential("client_secret"),
+            base_url=self._option("base_url", DEFAULT_BASE_URL),
+            token_url=self._option("token_url", DEFAULT_TOKEN_URL),
+            http=self.deps.http,
+            tokens=self.deps.tokens,
+            budget=self.deps.budget,
+        )
 
     @property
     def _guesty_account_id(self) -> str | None:

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from luxserv.core.errors import EventRejected
-from luxserv.integrations.base import BookingEvent, EventSkipped, InboundRequest, Provider, Pulled
+from luxserv.integrations.base import ApiProvider, BookingEvent, EventSkipped, InboundRequest, Pulled
 from luxserv.integrations.hostaway import mapping
 from luxserv.integrations.hostaway.client import HostawayClient
 from luxserv.integrations.signatures import check_basic_auth
 
 
-class HostawayProvider(Provider):
+class HostawayProvider(ApiProvider[HostawayClient]):
     """Credentials: `webhook_username`, `webhook_password` (webhooks); `account_id`, `api_key` (API).
     Options: `base_url`."""
 
     name = "hostaway"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._client: HostawayClient | None = None
-        self._client_lock = threading.Lock()
-
-    @property
-    def client(self) -> HostawayClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = HostawayClient(self.account, self.deps)
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+    def make_client(self) -> HostawayClient:
+        return HostawayClient(self.account, self.deps)
 
     def verify(self, request: InboundRequest) -> None:
         check_basic_auth(

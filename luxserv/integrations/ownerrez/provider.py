@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from luxserv.core.errors import EventRejected
 from luxserv.integrations.base import (
+    ApiProvider,
     BookingEvent,
     EventSkipped,
     InboundRequest,
-    Provider,
     Pulled,
 )
 from luxserv.integrations.ownerrez import mapping
@@ -20,29 +19,14 @@ from luxserv.integrations.ownerrez.client import OwnerRezClient
 from luxserv.integrations.signatures import check_basic_auth
 
 
-class OwnerRezProvider(Provider):
+class OwnerRezProvider(ApiProvider[OwnerRezClient]):
     """Credentials: `webhook_username`, `webhook_password` (webhooks); `access_token` (OAuth app) or
     `api_username` + `api_token` (personal access token) for the API. Options: `base_url`."""
 
     name = "ownerrez"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._client: OwnerRezClient | None = None
-        self._client_lock = threading.Lock()
-
-    @property
-    def client(self) -> OwnerRezClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = OwnerRezClient(self.account, self.deps)
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+    def make_client(self) -> OwnerRezClient:
+        return OwnerRezClient(self.account, self.deps)
 
     def verify(self, request: InboundRequest) -> None:
         check_basic_auth(

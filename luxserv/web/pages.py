@@ -20,6 +20,7 @@ from luxserv.core.errors import NotAuthenticated
 from luxserv.inbox import service as inbox
 from luxserv.inbox.models import InboxStatus
 from luxserv.properties.models import DEFAULT_TIME_ZONE
+from luxserv.services.requests import service_days
 from luxserv.web import csrf
 from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, get_current_user, set_session_cookie
 
@@ -125,12 +126,14 @@ def admin_overview(request: Request, db: DatabaseDep, session: SessionDep, setti
     rejected, rejected_total = inbox.list_events(
         session, inbox.InboxFilter(status=InboxStatus.rejected), limit=20, offset=0
     )
+    visits = service_days(session, today, today + timedelta(days=7))
     return render(
         request,
         "admin.html",
         settings,
         user=user,
         today=today,
+        visits=visits,
         upcoming=upcoming,
         upcoming_total=upcoming_total,
         unplaced=unplaced,

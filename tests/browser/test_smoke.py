@@ -30,6 +30,9 @@ def test_admin_signs_in_and_sees_the_demo_stays(live_server: str, page: Any) -> 
     assert "Sarah Johnson" in text
     assert "Mike Chen" in text
     assert "Unplaced bookings" in text and "Gulf View Cottage" in text
+    # Services planned from the demo bookings: Sarah checks out in 2 days, Mike's groceries come before he arrives.
+    assert "Post-checkout cleaning" in text
+    assert "Grocery stocking" in text
     screenshot(page, "admin-overview")
 
 

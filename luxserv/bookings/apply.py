@@ -281,10 +281,16 @@ def _update(
 
 
 def _after_change(session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False) -> None:
-    """What follows from a booking change in the same transaction: its services, and double-booking alerts."""
-    plan(session, booking, actor=actor)
+    """What follows from a booking change in the same transaction: its services, alerts and notifications."""
+    from luxserv import notifications
+
+    planned = plan(session, booking, actor=actor)
     if booking.status != BookingStatus.cancelled and booking.property_id is not None and (new or moved):
         alert_overlaps(session, booking, actor=actor)
+    if new and booking.status != BookingStatus.cancelled:
+        notifications.booking_created(session, booking, planned=planned)
+    elif not new and booking.status == BookingStatus.cancelled:
+        notifications.booking_cancelled(session, booking)
 
 
 def _audit_created(session: Session, booking: Booking, actor: str, event: BookingEvent) -> None:

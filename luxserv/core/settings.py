@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
     mail_from: str = "LuxServ <no-reply@luxserv.local>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
 
     session_idle_minutes: int = Field(default=120, ge=1)
     session_max_hours: int = Field(default=24 * 7, ge=1)

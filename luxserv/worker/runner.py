@@ -1,4 +1,4 @@
-"""The in-process worker loop (under `luxserv serve`): inbox retries and periodic jobs (provider syncs).
+"""The in-process worker loop (under `luxserv serve`): inbox retries, periodic jobs (provider syncs), the outbox.
 
 The standalone, multi-machine `luxserv worker` runs the same steps.
 """
@@ -12,16 +12,19 @@ from luxserv.core.database import Database
 from luxserv.core.settings import Settings
 from luxserv.inbox import flows
 from luxserv.integrations.registry import Providers
+from luxserv.outbox.sender import sender_from_settings
+from luxserv.outbox.worker import deliver_due
 from luxserv.worker import jobs
 
 log = logging.getLogger(__name__)
 
 
 def run_once(db: Database, providers: Providers, settings: Settings | None = None) -> int:
-    """One pass over everything due: inbox retries, then periodic jobs. Returns how many items were handled."""
+    """One pass over everything due: inbox retries, periodic jobs, then the outbox. Returns how many were handled."""
     handled = flows.process_due(db, providers)
     if settings is not None:
         handled += jobs.run_due(db, providers, settings)
+        handled += deliver_due(db, sender_from_settings(settings))
     return handled
 
 

@@ -35,7 +35,13 @@ def book(db: Database, provider: str, external_id: str, check_in: date, check_ou
 
 def notifications(db: Database) -> list[Notification]:
     with db.unit_of_work(write=False) as session:
-        return list(session.scalars(select(Notification).order_by(Notification.user_id, Notification.id)))
+        return list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.topic == "booking.double_booked")
+                .order_by(Notification.user_id, Notification.id)
+            )
+        )
 
 
 def alerts(db: Database) -> list[AuditEntry]:

@@ -1,0 +1,167 @@
+"""Who hears about a booking, and what they are told. Runs inside `bookings.apply`'s transaction.
+
+For each recipient (the property owner's active users, and every active admin; admins only while the booking
+is unplaced) one e-mail outbox row and one in-app notification are written. The outbox dedupe key is stable
+per (topic, booking, recipient, booking version), so applying the same change again enqueues nothing; the in-app
+row is written only together with a new outbox row, so it is never duplicated either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from luxserv.accounts.models import Role, User
+from luxserv.bookings.models import Booking
+from luxserv.guests.models import Guest
+from luxserv.notifications.render import render_html, render_text
+from luxserv.outbox.enqueue import enqueue
+from luxserv.outbox.models import Notification
+from luxserv.outbox.sender import one_line
+from luxserv.properties.models import Property
+from luxserv.services.models import OPEN_STATUSES, ServiceRequest, ServiceType
+from luxserv.services.planning import PlanResult
+
+CREATED, CANCELLED = "booking.created", "booking.cancelled"
+_TITLE_LIMIT = 250
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    email: str
+    audience: str  # owner | admin
+
+
+def booking_created(
+    session: Session, booking: Booking, *, planned: PlanResult | Sequence[ServiceRequest] | None = None,
+    base_url: str = "",
+) -> int:  # fmt: skip
+    """Tell the owner's users and the admins about a new booking; returns how many e-mails were enqueued."""
+    requests = _requests(session, booking, planned)
+    return _notify(session, booking, CREATED, version="new", services=requests, base_url=base_url)
+
+
+def booking_cancelled(session: Session, booking: Booking, *, base_url: str = "") -> int:
+    """Tell the same people that a booking was cancelled (once per cancellation)."""
+    when = booking.cancelled_at
+    version = f"{when:%Y%m%dT%H%M%S%f}" if when is not None else "cancelled"
+    return _notify(session, booking, CANCELLED, version=version, services=[], base_url=base_url)
+
+
+def recipients(session: Session, booking: Booking) -> list[Recipient]:
+    """The active owner users of the booking's property, then the active admins (only admins while unplaced)."""
+    found: list[Recipient] = []
+    prop = session.get(Property, booking.property_id) if booking.property_id is not None else None
+    if prop is not None and prop.owner_id is not None:
+        owners = session.scalars(
+            select(User)
+            .where(User.role == Role.owner, User.owner_id == prop.owner_id, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+        found += [Recipient(u.id, u.email, "owner") for u in owners]
+    admins = session.scalars(select(User).where(User.role == Role.admin, User.is_active.is_(True)).order_by(User.id))
+    found += [Recipient(u.id, u.email, "admin") for u in admins]
+    return found
+
+
+def _requests(
+    session: Session, booking: Booking, planned: PlanResult | Sequence[ServiceRequest] | None
+) -> list[ServiceRequest]:
+    if isinstance(planned, PlanResult):
+        return list(planned.created)
+    if planned is not None:
+        return list(planned)
+    return list(
+        session.scalars(
+            select(ServiceRequest).where(
+                ServiceRequest.booking_id == booking.id, ServiceRequest.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
+
+
+def _notify(
+    session: Session, booking: Booking, topic: str, *, version: str, services: Iterable[ServiceRequest], base_url: str
+) -> int:
+    prop = session.get(Property, booking.property_id) if booking.property_id is not None else None
+    guest = session.get(Guest, booking.guest_id)
+    context = _context(session, booking, prop, guest, services)
+    subject = _subject(topic, context)
+    enqueued = 0
+    for person in recipients(session, booking):
+        link = f"/admin/bookings/{booking.id}" if person.audience == "admin" else f"/api/bookings/{booking.id}"
+        values = {**context, "audience": person.audience, "link": base_url.rstrip("/") + link}
+        text = render_text(f"{_name(topic)}.txt", values)
+        message = enqueue(
+            session,
+            dedupe_key=f"{topic}:{booking.id}:user-{person.user_id}:{version}",
+            channel="email",
+            topic=topic,
+            recipient=person.email,
+            payload={
+                "subject": subject,
+                "text": text,
+                "html": render_html(f"{_name(topic)}.html", values),
+                "booking_id": booking.id,
+                "user_id": person.user_id,
+            },
+        )
+        if message is None:
+            continue
+        enqueued += 1
+        session.add(Notification(user_id=person.user_id, topic=topic, title=subject, body=text, link=link))
+    if enqueued:
+        session.flush()
+    return enqueued
+
+
+def _context(
+    session: Session, booking: Booking, prop: Property | None, guest: Guest | None, services: Iterable[ServiceRequest]
+) -> dict[str, Any]:
+    names = {t.id: t.name for t in session.scalars(select(ServiceType))}
+    rows = sorted(services, key=lambda r: (r.scheduled_for, r.time_of_day is not None, r.time_of_day, r.id))
+    return {
+        "unplaced": prop is None,
+        "property_name": prop.name if prop else "",
+        "listing": booking.listing_name or booking.listing_id or "(no listing given)",
+        "guest_name": guest.full_name if guest else "",
+        "check_in": f"{booking.check_in:%a %b %d, %Y}",
+        "check_out": f"{booking.check_out:%a %b %d, %Y}",
+        "short_dates": f"{booking.check_in:%b %d} to {booking.check_out:%b %d}",
+        "nights": booking.nights,
+        "guest_count": booking.guest_count,
+        "special_requests": booking.special_requests or "",
+        "provider": booking.provider,
+        "external_id": booking.external_id,
+        "channel": booking.channel or "",
+        "services": [
+            {
+                "name": names.get(r.service_type_id, "service"),
+                "day": f"{r.scheduled_for:%a %b %d}",
+                "time": f"{r.time_of_day:%H:%M}" if r.time_of_day else "",
+            }
+            for r in rows
+        ],
+    }
+
+
+def _subject(topic: str, context: dict[str, Any]) -> str:
+    who = f"{context['guest_name']}, {context['short_dates']}"
+    if topic == CANCELLED:
+        where = context["property_name"] or context["listing"]
+        subject = f"Booking cancelled at {where}: {who}"
+    elif context["unplaced"]:
+        subject = f"Unplaced booking: {context['listing']} ({who})"
+    else:
+        subject = f"New booking at {context['property_name']}: {who}"
+    subject = one_line(subject)
+    return subject if len(subject) <= _TITLE_LIMIT else subject[: _TITLE_LIMIT - 1] + "…"
+
+
+def _name(topic: str) -> str:
+    return topic.replace(".", "_")

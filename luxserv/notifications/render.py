@@ -1,0 +1,21 @@
+"""Jinja2 templates for notifications: HTML with autoescaping (guest-typed values are escaped), and plain text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_HTML = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined)
+# Plain-text e-mail bodies, never shown as HTML: nothing to escape.
+_TEXT = Environment(loader=FileSystemLoader(_TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701
+
+
+def render_html(name: str, context: dict[str, Any]) -> str:
+    return _HTML.get_template(name).render(**context)
+
+
+def render_text(name: str, context: dict[str, Any]) -> str:
+    return _TEXT.get_template(name).render(**context)

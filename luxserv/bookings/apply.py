@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from luxserv import notifications
 from luxserv.audit.service import record
 from luxserv.bookings.conflicts import alert_overlaps
 from luxserv.bookings.models import Booking, BookingMessage, BookingStatus
@@ -282,8 +283,6 @@ def _update(
 
 def _after_change(session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False) -> None:
     """What follows from a booking change in the same transaction: its services, alerts and notifications."""
-    from luxserv import notifications
-
     planned = plan(session, booking, actor=actor)
     if booking.status != BookingStatus.cancelled and booking.property_id is not None and (new or moved):
         alert_overlaps(session, booking, actor=actor)

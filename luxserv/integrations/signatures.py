@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 from luxserv.core.clock import utcnow
 from luxserv.core.security import constant_time_equals, hmac_sha256_hex
-from luxserv.integrations.base import SignatureInvalid
+from luxserv.integrations.base import AccountConfig, SignatureInvalid
 
 
 def verify_hex_hmac(header_value: str, body: bytes, secrets: Sequence[str]) -> None:
@@ -91,3 +91,13 @@ def check_basic_auth(headers: Mapping[str, str], username: str, password: str, *
     password_ok = constant_time_equals(given_password, password)
     if not (colon and user_ok and password_ok):
         raise SignatureInvalid(f"wrong {provider} webhook user or password")
+
+
+def check_account_basic_auth(account: AccountConfig, headers: Mapping[str, str], *, provider: str) -> None:
+    """HTTP Basic webhooks checked against a connection's `webhook_username` / `webhook_password`."""
+    check_basic_auth(
+        headers,
+        account.credentials.get("webhook_username", ""),
+        account.credentials.get("webhook_password", ""),
+        provider=provider,
+    )

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from luxserv.properties import maintenance
 from luxserv.properties.maintenance import MAX_RECURRENCE_MONTHS, MaintenanceState, MaintenanceView
 from luxserv.properties.models import MaintenanceStatus
-from luxserv.services.api import OwnerOrStaffUser, owner_scope
-from luxserv.web.deps import AdminUser, SessionDep
+from luxserv.web.deps import AdminUser, OwnerOrStaffUser, SessionDep, owner_scope
 
 router = APIRouter(prefix="/api", tags=["maintenance"])
 

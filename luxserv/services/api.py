@@ -5,33 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from luxserv.accounts.models import Role, User
+from luxserv.accounts.models import Role
 from luxserv.bookings.schemas import Page
-from luxserv.core.errors import PermissionDenied
 from luxserv.services import requests
 from luxserv.services.models import Origin, RequestStatus, ServiceRequest
-from luxserv.web.deps import AdminUser, CurrentUser, SessionDep
+from luxserv.web.deps import AdminUser, OwnerOrStaffUser, SessionDep, owner_scope
 
 router = APIRouter(prefix="/api", tags=["service requests"])
-
-
-def require_owner_or_staff(user: CurrentUser) -> User:
-    """Admins, staff, and owner logins linked to an owner (who then see only that owner's homes)."""
-    if user.is_staff_or_admin or (user.role == Role.owner and user.owner_id is not None):
-        return user
-    raise PermissionDenied("this needs an owner, admin or staff account")
-
-
-OwnerOrStaffUser = Annotated[User, Depends(require_owner_or_staff)]
-
-
-def owner_scope(user: User) -> int | None:
-    """The owner whose homes this user may see; None for admins and staff (every home)."""
-    return None if user.is_staff_or_admin else user.owner_id
 
 
 class ServiceTypeRef(BaseModel):

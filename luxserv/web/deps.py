@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from luxserv.accounts.models import User
+from luxserv.accounts.models import Role, User
 from luxserv.accounts.service import resolve_session, touch_session
 from luxserv.core.database import Database
 from luxserv.core.errors import NotAuthenticated, PermissionDenied
@@ -94,3 +94,18 @@ def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def require_owner_or_staff(user: CurrentUser) -> User:
+    """Admins, staff, and owner logins linked to an owner (who then see only that owner's homes)."""
+    if user.is_staff_or_admin or (user.role == Role.owner and user.owner_id is not None):
+        return user
+    raise PermissionDenied("this needs an owner, admin or staff account")
+
+
+OwnerOrStaffUser = Annotated[User, Depends(require_owner_or_staff)]
+
+
+def owner_scope(user: User) -> int | None:
+    """The owner whose homes this user may see; None for admins and staff (every home)."""
+    return None if user.is_staff_or_admin else user.owner_id

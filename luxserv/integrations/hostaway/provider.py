@@ -10,7 +10,7 @@ from luxserv.core.errors import EventRejected
 from luxserv.integrations.base import ApiProvider, BookingEvent, EventSkipped, InboundRequest, Pulled
 from luxserv.integrations.hostaway import mapping
 from luxserv.integrations.hostaway.client import HostawayClient
-from luxserv.integrations.signatures import check_basic_auth
+from luxserv.integrations.signatures import check_account_basic_auth
 
 
 class HostawayProvider(ApiProvider[HostawayClient]):
@@ -23,12 +23,7 @@ class HostawayProvider(ApiProvider[HostawayClient]):
         return HostawayClient(self.account, self.deps)
 
     def verify(self, request: InboundRequest) -> None:
-        check_basic_auth(
-            request.headers,
-            self.account.credentials.get("webhook_username", ""),
-            self.account.credentials.get("webhook_password", ""),
-            provider="Hostaway",
-        )
+        check_account_basic_auth(self.account, request.headers, provider="Hostaway")
 
     def enrich(self, payload: Any) -> Any:
         """Hostaway may send a reservation before all its details exist: fetch it when dates or status are missing."""

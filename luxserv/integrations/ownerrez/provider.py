@@ -16,7 +16,7 @@ from luxserv.integrations.base import (
 )
 from luxserv.integrations.ownerrez import mapping
 from luxserv.integrations.ownerrez.client import OwnerRezClient
-from luxserv.integrations.signatures import check_basic_auth
+from luxserv.integrations.signatures import check_account_basic_auth
 
 
 class OwnerRezProvider(ApiProvider[OwnerRezClient]):
@@ -29,12 +29,7 @@ class OwnerRezProvider(ApiProvider[OwnerRezClient]):
         return OwnerRezClient(self.account, self.deps)
 
     def verify(self, request: InboundRequest) -> None:
-        check_basic_auth(
-            request.headers,
-            self.account.credentials.get("webhook_username", ""),
-            self.account.credentials.get("webhook_password", ""),
-            provider="OwnerRez",
-        )
+        check_account_basic_auth(self.account, request.headers, provider="OwnerRez")
 
     def enrich(self, payload: Any) -> Any:
         """Fetch the booking when the delivery lacks its dates, and the guest when only its id is given."""

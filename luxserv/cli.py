@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import signal
 import sys
-import threading
 from typing import Annotated, Any
 
 import typer
@@ -47,9 +47,12 @@ def serve(
     settings = load_settings()
     guarded(settings.check_secrets)
     db = open_database(settings, migrate=settings.is_development)
+    url = f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else settings.base_url  # noqa: S104  # nosec B104 - a comparison, not a bind
+    if "base_url" not in settings.model_fields_set:  # links in e-mails point where we actually listen
+        os.environ["LUXSERV_BASE_URL"] = url
+        db.base_url = url
     if demo:
-        _load_demo(db, settings)
-    url = f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else settings.base_url  # noqa: S104
+        _load_demo(db, settings, url)
     typer.secho(f"LuxServ is serving on {url}  (API docs: {url}/docs)", fg=typer.colors.GREEN, bold=True)
     db.dispose()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -59,35 +62,41 @@ def serve(
 @app.command()
 def worker(
     poll: Annotated[float, typer.Option(help="Seconds between passes when idle.")] = 2.0,
+    once: Annotated[bool, typer.Option("--once", help="One pass over what is due, then exit (cron, tests).")] = False,
 ) -> None:
-    """Run a worker process: retries the inbox (and, as they come, sends the outbox and runs periodic jobs).
+    """Run a worker process: sends the outbox, retries the inbox and runs the periodic provider syncs.
 
-    Run any number, on any machines, against one PostgreSQL. Stops cleanly on SIGTERM or Ctrl-C.
+    Run any number, on any machines, against one PostgreSQL. On SIGTERM or Ctrl-C it finishes the message being
+    sent, hands the rest of its batch back to the other workers at once, and exits 0.
     """
     from luxserv.integrations.registry import Providers
     from luxserv.worker.runner import run_once
+    from luxserv.worker.stop import StopSignal
 
     settings = load_settings()
     guarded(settings.check_secrets)
     db = open_database(settings, migrate=False)
     providers = Providers.from_settings(settings, db)
-    stop = threading.Event()
+    stop = StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo("worker started; SIGTERM to stop")
     while not stop.is_set():
-        handled = guarded(lambda: run_once(db, providers, settings))
+        handled = guarded(lambda: run_once(db, providers, settings, stop=stop))
+        if once:
+            break
         if not handled:
             stop.wait(poll)
-    typer.echo("worker stopped")
+    db.dispose()
+    typer.echo(f"worker stopped, released {stop.released} messages")
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the schema (idempotent)."""
     settings = load_settings()
-    db = guarded(lambda: Database(settings.database_url))
+    db = guarded(lambda: Database(settings.database_url, base_url=settings.base_url))
     guarded(lambda: upgrade(db, revision))
     typer.echo(f"database is at {revision}: {_redact(settings.database_url)}")
 
@@ -155,7 +164,32 @@ def users_create(
         typer.echo(f"password: {password}")
 
 
-def _load_demo(db: Database, settings: Settings) -> None:
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="Login e-mail.")]) -> None:
+    """Disable a login: its sessions end now, its API tokens are refused, and it cannot sign in."""
+    _set_user_active(email, active=False)
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="Login e-mail.")]) -> None:
+    """Enable a disabled login again."""
+    _set_user_active(email, active=True)
+
+
+def _set_user_active(email: str, *, active: bool) -> None:
+    from luxserv.accounts.service import set_active, user_by_email
+
+    db = open_database(load_settings(), migrate=False)
+
+    def go() -> str:
+        with db.unit_of_work() as session:
+            return set_active(session, user_by_email(session, email).id, active, actor="cli").email
+
+    address = guarded(go)
+    typer.echo(f"enabled {address}" if active else f"disabled {address}: signed out everywhere, API tokens refused")
+
+
+def _load_demo(db: Database, settings: Settings, url: str | None = None) -> None:
     from luxserv import demo
     from luxserv.integrations.registry import Providers
 
@@ -163,6 +197,8 @@ def _load_demo(db: Database, settings: Settings) -> None:
     typer.echo("Demo data is loaded. Sign in at /login with:")
     typer.echo(f"  admin  {logins.admin[0]}  password {logins.admin[1]}")
     typer.echo(f"  owner  {logins.owner[0]}  password {logins.owner[1]}")
+    if logins.guest_code:
+        typer.echo(f"  guest  {url or settings.base_url}/portal?booking={logins.guest_code}  (Sarah Johnson's stay)")
 
 
 def _redact(url: str) -> str:

@@ -48,7 +48,7 @@ def load_settings() -> Settings:
 
 def open_database(settings: Settings, *, migrate: bool) -> Database:
     def go() -> Database:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, base_url=settings.base_url)
         if migrate:
             upgrade(db)
         elif pending_revisions(db):

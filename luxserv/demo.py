@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.accounts.service import create_user
+from luxserv.bookings.models import Booking
 from luxserv.core.clock import local_today
 from luxserv.core.database import Database
 from luxserv.inbox import flows
 from luxserv.inbox.service import NewEvent
 from luxserv.integrations.registry import Providers
+from luxserv.portal.access import issue_code
 from luxserv.properties.models import DEFAULT_TIME_ZONE, MaintenanceItem, Owner, Property
 from luxserv.properties.service import create_owner, create_property
+from luxserv.services.models import OPEN_STATUSES, RequestStatus, ServiceRequest
+from luxserv.services.requests import TRANSITIONS, change_status
 
 ADMIN_EMAIL = "admin@luxserv.demo"
 ADMIN_PASSWORD = "luxserv-admin-demo"  # noqa: S105 - demo only, printed on start
@@ -34,6 +38,7 @@ ACTOR = "demo"
 class DemoLogins:
     admin: tuple[str, str]
     owner: tuple[str, str]
+    guest_code: str | None = None  # a fresh portal code for Sarah Johnson's stay (codes are stored hashed)
 
 
 def load(db: Database, providers: Providers, *, today: date | None = None) -> DemoLogins:
@@ -119,7 +124,22 @@ def load(db: Database, providers: Providers, *, today: date | None = None) -> De
             headers={},
         )
         flows.receive(db, providers, new, actor=ACTOR)
-    return DemoLogins(admin=(ADMIN_EMAIL, ADMIN_PASSWORD), owner=(OWNER_EMAIL, OWNER_PASSWORD))
+    with db.unit_of_work() as session:
+        _complete_past_work(session, today)
+        sarah = session.scalar(select(Booking).where(Booking.provider == "manual", Booking.external_id == "DEMO-SARAH"))
+        code = issue_code(session, sarah) if sarah is not None else None
+    return DemoLogins(admin=(ADMIN_EMAIL, ADMIN_PASSWORD), owner=(OWNER_EMAIL, OWNER_PASSWORD), guest_code=code)
+
+
+def _complete_past_work(session: Session, today: date) -> None:
+    """The concierge team did what was due before today (as it would have): those visits are completed."""
+    due = session.scalars(
+        select(ServiceRequest.id).where(ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.scheduled_for < today)
+    ).all()
+    for request_id in due:
+        for step in (RequestStatus.in_progress, RequestStatus.completed):
+            if step in TRANSITIONS[session.get_one(ServiceRequest, request_id).status]:
+                change_status(session, request_id, step, actor=ACTOR, notify=False)
 
 
 def _stay(

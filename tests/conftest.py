@@ -84,17 +84,21 @@ def _truncate_all(db: Database) -> None:
                 conn.execute(text(sequence))
 
 
+BASE_URL = "http://testserver"  # what links in e-mails start with in tests
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A freshly migrated, empty database of each kind."""
     if request.param == "sqlite":
         path = tmp_path / "luxserv.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        database = Database(f"sqlite:///{path}")
+        database = Database(f"sqlite:///{path}", base_url=BASE_URL)
         yield database
         database.dispose()
     else:
         database = request.getfixturevalue("postgres_database")
+        database.base_url = BASE_URL
         _truncate_all(database)
         yield database
         _truncate_all(database)
@@ -108,7 +112,7 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         database_url=db.url,
         data_dir=tmp_path,
         webhook_secret=WEBHOOK_SECRET,
-        base_url="http://testserver",
+        base_url=BASE_URL,
     )
 
 

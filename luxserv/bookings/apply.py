@@ -25,6 +25,7 @@ from luxserv.core.clock import utcnow
 from luxserv.core.errors import EventRejected
 from luxserv.guests.service import upsert_from_booking
 from luxserv.integrations.base import BookingEvent, EventKind, MessageEvent
+from luxserv.portal.access import extend_codes
 from luxserv.properties.matching import match_property
 from luxserv.services.planning import plan
 
@@ -288,6 +289,9 @@ def _after_change(session: Session, booking: Booking, actor: str, *, new: bool, 
         alert_overlaps(session, booking, actor=actor)
     if new and booking.status != BookingStatus.cancelled:
         notifications.booking_created(session, booking, planned=planned)
+        notifications.send_welcome(session, booking)
+    elif moved:
+        extend_codes(session, booking)
     elif not new and booking.status == BookingStatus.cancelled:
         notifications.booking_cancelled(session, booking)
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.audit.service import record
 from luxserv.bookings.models import Booking, BookingStatus
-from luxserv.outbox.models import Notification
+from luxserv.core.links import absolute
+from luxserv.guests.models import Guest
+from luxserv.notifications.dispatch import Notice, to_user
+from luxserv.notifications.render import render_html, render_text
+from luxserv.outbox.sender import one_line
 from luxserv.properties.models import Property
+
+OVERLAP = "booking.overlap"
 
 
 def overlapping(session: Session, booking: Booking) -> list[Booking]:
@@ -32,22 +40,44 @@ def overlapping(session: Session, booking: Booking) -> list[Booking]:
 
 
 def alert_overlaps(session: Session, booking: Booking, *, actor: str) -> list[Booking]:
-    """Tell every admin (in-app feed) and the audit log about overlaps; returns the conflicting bookings."""
+    """Tell every active admin (topic `booking.overlap`, as each chose) and the audit log about overlaps.
+
+    Returns the conflicting bookings. The notice's key names the booking, its dates and the stays it overlaps,
+    so the same conflict found again writes nothing new.
+    """
     others = overlapping(session, booking)
     if not others:
         return []
     prop = session.get(Property, booking.property_id)
     name = prop.name if prop else f"property {booking.property_id}"
-    title = f"Double booking at {name}"
-    body = "; ".join(
-        f"{b.provider} {b.external_id} ({b.check_in:%b %d} to {b.check_out:%b %d})" for b in [booking, *others]
+    stays = [booking, *others]
+    found = session.scalars(select(Guest).where(Guest.id.in_({b.guest_id for b in stays})))
+    guests = {g.id: g.full_name for g in found}
+    listed = [
+        {"summary": f"{b.provider} {b.external_id} ({b.check_in:%b %d} to {b.check_out:%b %d})",
+         "guest_name": guests.get(b.guest_id, "")}
+        for b in stays
+    ]  # fmt: skip
+    path = f"/admin/bookings/{booking.id}"
+    values = {"property_name": name, "bookings": listed, "link": absolute(session, path)}
+    text, html = render_text("booking_overlap.txt", values), render_html("booking_overlap.html", values)
+    conflict = f"{booking.id}:{booking.check_in:%Y%m%d}-{booking.check_out:%Y%m%d}:" + ",".join(
+        str(b.id) for b in sorted(others, key=lambda b: b.id)
     )
-    admins = session.scalars(select(User.id).where(User.role == Role.admin, User.is_active.is_(True)))
-    for admin_id in admins:
-        session.add(
-            Notification(user_id=admin_id, topic="booking.double_booked", title=title, body=body,
-                         link=f"/admin/bookings/{booking.id}")
-        )  # fmt: skip
+    if len(conflict) > 120:  # many overlapping stays: keep the key short, and still unique per conflict
+        conflict = hashlib.sha256(conflict.encode()).hexdigest()[:40]
+    admins = session.scalars(select(User).where(User.role == Role.admin, User.is_active.is_(True)).order_by(User.id))
+    for admin in admins:
+        notice = Notice(
+            key=f"{OVERLAP}:{conflict}:user-{admin.id}",
+            topic=OVERLAP,
+            subject=one_line(f"Double booking at {name}"),
+            text=text,
+            html=html,
+            link=path,
+            payload={"booking_id": booking.id},
+        )
+        to_user(session, admin.id, admin.email, notice)
     record(
         session,
         actor=actor,

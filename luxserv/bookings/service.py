@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from luxserv import notifications
 from luxserv.audit.service import record
 from luxserv.bookings.conflicts import alert_overlaps
 from luxserv.bookings.models import Booking, BookingStatus
@@ -91,7 +92,9 @@ def place(session: Session, booking_id: int, property_id: int, *, remember: bool
         property_id=prop.id,
         learned=learned,
     )
-    plan(session, booking, actor=actor)
+    planned = plan(session, booking, actor=actor)
     alert_overlaps(session, booking, actor=actor)
+    notifications.booking_created(session, booking, planned=planned)  # now the owner is known: tell them
+    notifications.send_welcome(session, booking)
     session.refresh(booking)
     return booking

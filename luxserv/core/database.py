@@ -96,8 +96,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """The engine and two session factories: reads, and writes (which lock early on SQLite)."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, base_url: str = "", **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
+        # The public address of the web app, for absolute links in e-mails written inside a transaction.
+        self.base_url = base_url.rstrip("/")
         self.engine = make_engine(self.url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._read = sessionmaker(self.engine, expire_on_commit=False)
@@ -105,7 +107,9 @@ class Database:
 
     def session(self, *, write: bool = True) -> Session:
         """A new session; the caller commits (see `unit_of_work`)."""
-        return (self._write if write else self._read)()
+        session = (self._write if write else self._read)()
+        session.info["base_url"] = self.base_url
+        return session
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:

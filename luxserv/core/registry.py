@@ -7,7 +7,9 @@ from luxserv.core.database import Base
 from luxserv.guests import models as guests_models
 from luxserv.inbox import models as inbox_models
 from luxserv.integrations import models as integrations_models
+from luxserv.notifications import models as notifications_models
 from luxserv.outbox import models as outbox_models
+from luxserv.portal import models as portal_models
 from luxserv.properties import models as properties_models
 from luxserv.services import models as services_models
 
@@ -21,7 +23,9 @@ __all__ = [
     "inbox_models",
     "integrations_models",
     "metadata",
+    "notifications_models",
     "outbox_models",
+    "portal_models",
     "properties_models",
     "services_models",
 ]

@@ -59,7 +59,11 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=24 * 7, ge=1)
     worker_in_process: bool = True
     worker_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
     log_level: str = "INFO"
+    login_failures_per_email: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=30, ge=1)
+    login_throttle_minutes: int = Field(default=15, ge=1)
 
     @field_validator("base_url")
     @classmethod

@@ -2,8 +2,8 @@
 
 For each recipient (the property owner's active users, and every active admin; admins only while the booking
 is unplaced) one e-mail outbox row and one in-app notification are written. The outbox dedupe key is stable
-per (topic, booking, recipient, booking version), so applying the same change again enqueues nothing; the in-app
-row is written only together with a new outbox row, so it is never duplicated either.
+per (topic, booking, recipient, booking version), so applying the same change again writes nothing: see
+`notifications.dispatch`, which also applies each person's preferences (in the app, e-mail now, daily digest).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.bookings.models import Booking
+from luxserv.core.links import absolute
 from luxserv.guests.models import Guest
+from luxserv.notifications.dispatch import Notice, to_user
 from luxserv.notifications.render import render_html, render_text
-from luxserv.outbox.enqueue import enqueue
-from luxserv.outbox.models import Notification
 from luxserv.outbox.sender import one_line
 from luxserv.properties.models import Property
 from luxserv.services.models import OPEN_STATUSES, ServiceRequest, ServiceType
 from luxserv.services.planning import PlanResult
 
-CREATED, CANCELLED = "booking.created", "booking.cancelled"
+CREATED, CANCELLED, UNPLACED = "booking.created", "booking.cancelled", "booking.unplaced"
 _TITLE_LIMIT = 250
 
 
@@ -41,7 +41,7 @@ def booking_created(
     session: Session, booking: Booking, *, planned: PlanResult | Sequence[ServiceRequest] | None = None,
     base_url: str = "",
 ) -> int:  # fmt: skip
-    """Tell the owner's users and the admins about a new booking; returns how many e-mails were enqueued."""
+    """Tell the owner's users and the admins about a new booking; returns how many people were told."""
     requests = _requests(session, booking, planned)
     return _notify(session, booking, CREATED, version="new", services=requests, base_url=base_url)
 
@@ -92,31 +92,26 @@ def _notify(
     guest = session.get(Guest, booking.guest_id)
     context = _context(session, booking, prop, guest, services)
     subject = _subject(topic, context)
+    # Unplaced bookings are their own topic, so an admin can choose how to hear about them.
+    chosen_topic = UNPLACED if topic == CREATED and prop is None else topic
     enqueued = 0
     for person in recipients(session, booking):
-        link = f"/admin/bookings/{booking.id}" if person.audience == "admin" else f"/api/bookings/{booking.id}"
-        values = {**context, "audience": person.audience, "link": base_url.rstrip("/") + link}
-        text = render_text(f"{_name(topic)}.txt", values)
-        message = enqueue(
-            session,
-            dedupe_key=f"{topic}:{booking.id}:user-{person.user_id}:{version}",
-            channel="email",
-            topic=topic,
-            recipient=person.email,
-            payload={
-                "subject": subject,
-                "text": text,
-                "html": render_html(f"{_name(topic)}.html", values),
-                "booking_id": booking.id,
-                "user_id": person.user_id,
-            },
+        if person.audience == "admin" or prop is None:
+            path = f"/admin/bookings/{booking.id}"
+        else:
+            path = f"/owner/properties/{prop.id}"
+        link = base_url.rstrip("/") + path if base_url else absolute(session, path)
+        values = {**context, "audience": person.audience, "link": link}
+        notice = Notice(
+            key=f"{topic}:{booking.id}:user-{person.user_id}:{version}",
+            topic=chosen_topic,
+            subject=subject,
+            text=render_text(f"{_name(topic)}.txt", values),
+            html=render_html(f"{_name(topic)}.html", values),
+            link=path,
+            payload={"booking_id": booking.id},
         )
-        if message is None:
-            continue
-        enqueued += 1
-        session.add(Notification(user_id=person.user_id, topic=topic, title=subject, body=text, link=link))
-    if enqueued:
-        session.flush()
+        enqueued += to_user(session, person.user_id, person.email, notice)
     return enqueued
 
 

@@ -48,6 +48,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Set by `notifications.dispatch`: the same notice is never shown twice (NULL for older rows).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     topic: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")

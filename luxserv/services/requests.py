@@ -14,13 +14,13 @@ from typing import TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from luxserv.accounts.models import Role, User
+from luxserv.accounts.models import User
 from luxserv.audit.service import record
 from luxserv.bookings.models import Booking, BookingStatus
 from luxserv.core.clock import utcnow
 from luxserv.core.errors import Conflict, InvalidInput, NotFound
 from luxserv.guests.models import Guest
-from luxserv.outbox.models import Notification
+from luxserv.notifications import requests as notices
 from luxserv.properties.models import Property
 from luxserv.services.models import (
     OPEN_STATUSES,
@@ -54,6 +54,9 @@ class RequestFilter:
     assignee_id: int | None = None
     origin: Origin | None = None
     owner_id: int | None = None  # only requests at this owner's properties
+    statuses: tuple[RequestStatus, ...] = ()  # any of these (empty: any status)
+    unassigned: bool = False  # only requests nobody is assigned to
+    service_type_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ def create_request(
         scheduled_for=scheduled_for.isoformat(),
         booking_id=request.booking_id,
     )
-    _tell_owner(session, prop, request, kind, actor)
+    notices.request_created(session, request, actor=actor)
     return request
 
 
@@ -188,29 +191,6 @@ def _booking_for(
     return stays[0] if stays else None
 
 
-def _tell_owner(session: Session, prop: Property, request: ServiceRequest, kind: ServiceType, actor: str) -> None:
-    """An in-app notification for each active login of the property's owner (not the one who asked)."""
-    if prop.owner_id is None:
-        return
-    if request.origin == Origin.guest:
-        title = f"Service request from current guest at {prop.name}"
-    else:
-        title = f"New service request at {prop.name}"
-    when = request.scheduled_for.strftime("%b %d, %Y")
-    if request.time_of_day is not None:
-        when += f" at {request.time_of_day:%H:%M}"
-    body = f"{kind.name} on {when}." + (f" {request.notes}" if request.notes else "")
-    users = session.scalars(
-        select(User.id).where(User.owner_id == prop.owner_id, User.role == Role.owner, User.is_active.is_(True))
-    )
-    for user_id in users:
-        if actor != f"user:{user_id}":
-            session.add(
-                Notification(user_id=user_id, topic="service_request.created", title=title[:300], body=body,
-                             link=f"/api/owner/properties/{prop.id}/service-requests")
-            )  # fmt: skip
-
-
 def _locked(session: Session, request_id: int) -> ServiceRequest:
     """The request, locked for this transaction (PostgreSQL; SQLite writers are serialized already)."""
     request = session.scalar(
@@ -225,7 +205,7 @@ def _locked(session: Session, request_id: int) -> ServiceRequest:
 
 
 def change_status(
-    session: Session, request_id: int, to_status: RequestStatus, *, actor: str, note: str = ""
+    session: Session, request_id: int, to_status: RequestStatus, *, actor: str, note: str = "", notify: bool = True
 ) -> ServiceRequest:
     """Move a request along its life cycle; a completed or cancelled request never changes again."""
     request = _locked(session, request_id)
@@ -256,6 +236,8 @@ def change_status(
         from_status=current.value,
         note=note.strip() or None,
     )
+    if notify:  # False only when back-filling history (demo data, imports): that is not news
+        notices.status_changed(session, request, current, actor=actor, note=note)
     return request
 
 
@@ -273,17 +255,13 @@ def assign(session: Session, request_id: int, user_id: int | None, *, actor: str
         return request
     who = f"{assignee.full_name or assignee.email} (user {assignee.id})" if assignee else "nobody"
     request.assigned_to_id = user_id
-    request.changes.append(
-        ServiceRequestChange(actor=actor, from_status=request.status.value, to_status=request.status.value,
-                             note=f"assigned to {who}")
-    )  # fmt: skip
-    if assignee is not None and actor != f"user:{assignee.id}":
-        session.add(
-            Notification(user_id=assignee.id, topic="service_request.assigned",
-                         title=f"{request.service_type.name} on {request.scheduled_for:%b %d} assigned to you",
-                         link=f"/api/service-requests/{request.id}")
-        )  # fmt: skip
+    change = ServiceRequestChange(
+        actor=actor, from_status=request.status.value, to_status=request.status.value, note=f"assigned to {who}"
+    )
+    request.changes.append(change)
     session.flush()
+    if assignee is not None:
+        notices.request_assigned(session, request, assignee, change_id=change.id, actor=actor)
     record(
         session,
         actor=actor,
@@ -313,22 +291,34 @@ def _query(flt: RequestFilter) -> Select[ServiceRequest]:
         query = query.where(ServiceRequest.assigned_to_id == flt.assignee_id)
     if flt.origin is not None:
         query = query.where(ServiceRequest.origin == flt.origin)
+    if flt.statuses:
+        query = query.where(ServiceRequest.status.in_(flt.statuses))
+    if flt.unassigned:
+        query = query.where(ServiceRequest.assigned_to_id.is_(None))
+    if flt.service_type_id is not None:
+        query = query.where(ServiceRequest.service_type_id == flt.service_type_id)
     return query
 
 
 _ORDER = (ServiceRequest.scheduled_for, ServiceRequest.time_of_day.asc().nulls_last(), ServiceRequest.id)
+_LATEST_FIRST = (
+    ServiceRequest.scheduled_for.desc(),
+    ServiceRequest.time_of_day.desc().nulls_first(),
+    ServiceRequest.id.desc(),
+)
 _LOAD = (selectinload(ServiceRequest.service_type), selectinload(ServiceRequest.changes))
 
 
 def list_requests(
-    session: Session, flt: RequestFilter, limit: int = 50, offset: int = 0
+    session: Session, flt: RequestFilter, limit: int = 50, offset: int = 0, *, latest_first: bool = False
 ) -> tuple[list[ServiceRequest], int]:
-    """A page of requests (by day, time — untimed last —, id) with their service type and history."""
+    """A page of requests (by day, time — untimed last —, id; or the reverse) with their service type and history."""
     if flt.date_from and flt.date_to and flt.date_to < flt.date_from:
         raise InvalidInput("date_to must not be before date_from", field="date_to")
     query = _query(flt)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.options(*_LOAD).order_by(*_ORDER).limit(limit).offset(offset))
+    order = _LATEST_FIRST if latest_first else _ORDER
+    rows = session.scalars(query.options(*_LOAD).order_by(*order).limit(limit).offset(offset))
     return list(rows), total
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from luxserv.accounts import tokens
 from luxserv.accounts.models import Role, User
 from luxserv.accounts.service import resolve_session, touch_session
 from luxserv.core.database import Database
@@ -69,7 +70,24 @@ def session_token(request: Request) -> str | None:
 
 
 def get_current_user(request: Request, db: DatabaseDep, settings: SettingsDep) -> User:
-    """The signed-in user. Resolved in its own short transaction, apart from the request's unit of work."""
+    """The signed-in user. Resolved in its own short transaction, apart from the request's unit of work.
+
+    `Authorization: Bearer lxs_…` is an API token (`request.state.api_token_id` then names it); any other bearer
+    token, or the cookie, is a session (`request.state.api_token_id` is None).
+    """
+    request.state.api_token_id = None
+    auth = request.headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if tokens.is_api_token(bearer):
+        with db.unit_of_work(write=False) as session:
+            api_user, token_id, used = tokens.resolve_api_token(session, bearer)
+        if api_user is None:
+            raise NotAuthenticated("the API token is unknown, revoked or expired, or its user is disabled")
+        if used:
+            with db.unit_of_work() as session:
+                tokens.touch_api_token(session, token_id)
+        request.state.api_token_id = token_id
+        return api_user
     token = session_token(request)
     user, touch = None, False
     if token:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from luxserv import __version__
+from luxserv.accounts import flows
 from luxserv.accounts import service as accounts
+from luxserv.accounts.api import client_address
 from luxserv.accounts.models import User
+from luxserv.accounts.pages import LOGIN_NOTICES
+from luxserv.accounts.throttle import Throttled
 from luxserv.bookings import service as bookings
 from luxserv.core.clock import local_today
 from luxserv.core.errors import NotAuthenticated
@@ -22,34 +24,15 @@ from luxserv.inbox.models import InboxStatus
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.services.requests import service_days
 from luxserv.web import csrf
-from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, get_current_user, set_session_cookie
+from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, set_session_cookie
+from luxserv.web.rendering import optional_user, page_user, render
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
-
-
-def render(request: Request, name: str, settings: Any, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("user", None)
-    response = TEMPLATES.TemplateResponse(
-        request,
-        name,
-        {"version": __version__, "csrf_token": csrf.csrf_token(request), **context},
-        status_code=status_code,
-    )
-    csrf.set_cookie_if_new(request, response, secure=settings.base_url.startswith("https://"))
-    return response
-
-
-def _optional_user(request: Request, db: Any, settings: Any) -> User | None:
-    try:
-        return get_current_user(request, db, settings)
-    except NotAuthenticated:
-        return None
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: DatabaseDep, settings: SettingsDep) -> HTMLResponse:
-    return render(request, "home.html", settings, user=_optional_user(request, db, settings))
+    return render(request, "home.html", settings, user=optional_user(request, db, settings))
 
 
 @router.get("/healthz")
@@ -60,35 +43,50 @@ def health(session: SessionDep) -> dict[str, str]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, settings: SettingsDep, next: str = "/admin") -> HTMLResponse:
-    return render(request, "login.html", settings, next=_safe_next(next), error=None, email="")
+def login_page(request: Request, settings: SettingsDep, next: str = "/admin", done: str = "") -> HTMLResponse:
+    notice = LOGIN_NOTICES.get(done)
+    return render(request, "login.html", settings, next=_safe_next(next), error=None, email="", notice=notice)
 
 
 @router.post("/login", response_class=HTMLResponse, response_model=None)
 def login_submit(
     request: Request,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
+    """Sign in (always a new session id); failed attempts are limited per e-mail and per client address."""
     csrf.check(request, csrf_token)
     try:
-        user = accounts.authenticate(session, email, password)
-    except NotAuthenticated as error:
-        return render(
+        signed_in = flows.sign_in(
+            db,
+            settings,
+            email=email,
+            password=password,
+            client=client_address(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except (NotAuthenticated, Throttled) as error:
+        page = render(
             request,
             "login.html",
             settings,
-            status_code=401,
+            status_code=429 if isinstance(error, Throttled) else 401,
             next=_safe_next(next),
             error=error.message,
             email=email,
         )
-    token = accounts.start_session(session, user, settings, user_agent=request.headers.get("user-agent", ""))
-    target = _safe_next(next) if user.is_staff_or_admin else "/"
+        if isinstance(error, Throttled):
+            page.headers["Retry-After"] = str(error.retry_after)
+        return page
+    user, token = signed_in.user, signed_in.token
+    if user.is_staff_or_admin:
+        target = _safe_next(next)
+    else:  # owners land on their homes unless they were sent here from one of their own pages
+        target = _safe_next(next) if next.startswith(("/owner", "/notifications", "/account")) else "/owner"
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token, settings)
     return response
@@ -107,11 +105,9 @@ def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, For
 
 @router.get("/admin", response_class=HTMLResponse, response_model=None)
 def admin_overview(request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep) -> Response:
-    user = _optional_user(request, db, settings)
-    if user is None:
-        return RedirectResponse("/login?next=/admin", status_code=303)
-    if not user.is_staff_or_admin:
-        return render(request, "forbidden.html", settings, status_code=403, user=user)
+    user = page_user(request, db, settings, staff=True)
+    if not isinstance(user, User):
+        return user
     today = local_today(DEFAULT_TIME_ZONE)
     upcoming, upcoming_total = bookings.list_bookings(
         session,

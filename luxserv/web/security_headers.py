@@ -29,11 +29,16 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}  # a route's own stricter value wins
                 headers += [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
+                    (name, value)
+                    for name, value in [
+                        (b"content-security-policy", csp.encode()),
+                        (b"x-content-type-options", b"nosniff"),
+                        (b"referrer-policy", b"same-origin"),
+                        (b"x-frame-options", b"DENY"),
+                    ]
+                    if name not in present
                 ]
                 message["headers"] = headers
             await send(message)

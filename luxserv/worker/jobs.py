@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from luxserv.core import ratelimit
 from luxserv.core.clock import utcnow
 from luxserv.core.crypto import Vault
 from luxserv.core.database import Database
@@ -21,6 +22,8 @@ from luxserv.integrations.accounts import enabled_accounts
 from luxserv.integrations.ical.service import enabled_feed_ids, sync_feed
 from luxserv.integrations.models import PeriodicJob
 from luxserv.integrations.registry import Providers
+from luxserv.notifications.digest import send_digests
+from luxserv.notifications.reminders import send_due_reminders
 from luxserv.sync.service import sync_account
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,23 @@ def run_due(db: Database, providers: Providers, settings: Settings) -> int:
             return report.error
 
         ran += run_job(db, f"sync:ical:{feed_id}", default, ical)
+
+    def digests() -> str:
+        send_digests(db, now=utcnow())
+        return ""
+
+    def reminders() -> str:
+        send_due_reminders(db, now=utcnow())
+        return ""
+
+    def prune_rate_limits() -> str:
+        log.info("pruned %d expired rate-limit bucket(s)", ratelimit.prune(db))
+        return ""
+
+    # Hourly: a digest goes out in the first run after 07:00, a reminder in the first run of the day before.
+    ran += run_job(db, "notifications:digest", timedelta(hours=1), digests)
+    ran += run_job(db, "notifications:reminders", timedelta(hours=1), reminders)
+    ran += run_job(db, "maintenance:rate-limits", timedelta(days=1), prune_rate_limits)
     return ran
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -89,3 +90,18 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_guest_link(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The guest portal link `luxserv serve --demo` printed for Sarah Johnson's stay (read from its server.log)."""
+    pattern = re.compile(r"^\s*guest\s+(" + re.escape(live_server) + r"/portal\?booking=\S+)", re.MULTILINE)
+    logs = sorted(tmp_path_factory.getbasetemp().glob("live*/server.log"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for log in logs:
+            found = pattern.search(log.read_text(errors="replace"))
+            if found:
+                return found.group(1)
+        time.sleep(0.2)
+    pytest.fail(f"no guest portal link for {live_server} in {[str(p) for p in logs]}")

@@ -1,4 +1,5 @@
-"""Double bookings: every active admin is told (in-app) and the audit log records it; touching stays are fine."""
+"""Double bookings: every active admin is told (in-app and by e-mail) and the audit log records it; touching stays
+are fine."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from luxserv.bookings.apply import apply
 from luxserv.bookings.service import place
 from luxserv.core.database import Database
 from luxserv.integrations.base import BookingEvent, EventKind, GuestInfo, ListingRef
-from luxserv.outbox.models import Notification
+from luxserv.outbox.models import Notification, OutboxMessage
 from tests.factories import make_owner, make_property, make_user
 
 
@@ -38,7 +39,7 @@ def notifications(db: Database) -> list[Notification]:
         return list(
             session.scalars(
                 select(Notification)
-                .where(Notification.topic == "booking.double_booked")
+                .where(Notification.topic == "booking.overlap")
                 .order_by(Notification.user_id, Notification.id)
             )
         )
@@ -81,7 +82,7 @@ def test_an_overlapping_booking_from_another_provider_alerts_every_active_admin(
     found = notifications(db)
     assert [n.user_id for n in found] == admins
     for note in found:
-        assert note.topic == "booking.double_booked"
+        assert note.topic == "booking.overlap"
         assert note.title == "Double booking at Beach Condo 123"
         assert "vrbo VR-77 (Jun 20 to Jun 25)" in note.body and "airbnb HM1 (Jun 15 to Jun 22)" in note.body
         assert note.link == f"/admin/bookings/{second}"
@@ -89,6 +90,13 @@ def test_an_overlapping_booking_from_another_provider_alerts_every_active_admin(
     [entry] = alerts(db)
     assert (entry.entity_type, entry.entity_id, entry.actor) == ("booking", second, "test")
     assert entry.details["overlaps"] == [first]
+    with db.unit_of_work(write=False) as session:
+        mails = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "booking.overlap")).all()
+    assert sorted(m.recipient for m in mails) == ["ada@example.com", "bo@example.com"]
+    for mail in mails:
+        assert mail.payload["subject"] == "Double booking at Beach Condo 123"
+        assert "vrbo VR-77 (Jun 20 to Jun 25), Guest VR-77" in mail.payload["text"]
+        assert f"http://testserver/admin/bookings/{second}" in mail.payload["html"]
 
 
 def test_the_same_event_again_or_a_change_that_moves_nothing_does_not_alert_again(

@@ -357,9 +357,15 @@ def test_the_owners_logins_are_told_of_each_new_request(db: Database, world: Wor
     assert [(n.user_id, n.title) for n in feed] == [
         (world.dana, "Service request from current guest at Beach Condo 123"),
         (world.dana2, "Service request from current guest at Beach Condo 123"),
+        (world.admin, "Service request from current guest at Beach Condo 123"),
         (world.dana, "New service request at Sunset Villa"),
         (world.dana2, "New service request at Sunset Villa"),
+        (world.admin, "New service request at Sunset Villa"),
         (world.dana2, "New service request at Beach Condo 123"),  # Dana filed it herself
+        (world.admin, "New service request at Beach Condo 123"),
     ]
-    assert feed[0].body == "Beach gear delivery on Jun 18, 2026 at 09:00. 4 chairs please"
-    assert world.omar not in {n.user_id for n in feed}
+    assert "Beach gear delivery" in feed[0].body and "Thu Jun 18, 2026 at 09:00" in feed[0].body
+    assert "4 chairs please" in feed[0].body
+    assert feed[0].link == f"/owner/properties/{world.condo}"
+    assert feed[2].link == f"/admin/requests?property={world.condo}"
+    assert world.omar not in {n.user_id for n in feed} and world.staff not in {n.user_id for n in feed}

@@ -1,0 +1,131 @@
+"""Delivering one notice to one person, the way they asked: in the app, by e-mail now, or in a daily digest.
+
+Callers (bookings, service requests, the worker's reminders) build a `Notice` and call `to_user` for each login
+or `to_address` for a guest, inside the transaction of the change that caused it. Every row written carries the
+notice's key, unique per table, so delivering the same notice again (a replayed event, a retried job) writes
+nothing. E-mail leaves as an outbox row with `channel="email"`; another channel (SMS, Slack) is another outbox
+channel and sender, without changing callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from luxserv.notifications.models import DigestEntry, EmailMode, NotificationPreference
+from luxserv.outbox.enqueue import MAX_KEY_LENGTH, enqueue
+from luxserv.outbox.models import Notification
+
+# What a person can choose to hear about. Topics not listed here (digests, password resets, guest mail) are
+# always e-mailed: they are the channel itself, or were asked for.
+TOPICS: dict[str, str] = {
+    "booking.created": "New bookings",
+    "booking.cancelled": "Cancelled bookings",
+    "service_request.created": "New service requests",
+    "service_request.status_changed": "Service request progress",
+    "service_request.assigned": "Tasks assigned to me",
+    "service_request.due": "Tasks due tomorrow",
+    "booking.unplaced": "Bookings for unknown homes",
+    "booking.overlap": "Double bookings",
+    "outbox.dead": "Messages that could not be delivered",
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell one person. `key` must be stable for (what happened, who is told)."""
+
+    key: str
+    topic: str
+    subject: str
+    text: str
+    html: str = ""
+    link: str = ""  # a site path for the in-app feed, e.g. "/owner/properties/3"
+    payload: dict[str, Any] = field(default_factory=dict)  # extra outbox fields (booking_id, …)
+
+
+@dataclass(frozen=True)
+class Choice:
+    email: EmailMode
+    in_app: bool
+
+
+DEFAULT = Choice(EmailMode.immediate, True)
+
+
+def preference(session: Session, user_id: int, topic: str) -> Choice:
+    """The user's choice for a topic, or the default (e-mail now, and in the app)."""
+    if topic not in TOPICS:
+        return DEFAULT
+    row = session.scalar(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.topic == topic
+        )
+    )
+    return DEFAULT if row is None else Choice(row.email, row.in_app)
+
+
+def to_user(session: Session, user_id: int, email: str, notice: Notice) -> bool:
+    """Deliver to a login according to their preferences; True if anything new was written."""
+    _check_key(notice.key)
+    choice = preference(session, user_id, notice.topic)
+    wrote = False
+    if choice.in_app:
+        wrote |= _insert_once(
+            session,
+            Notification,
+            Notification(user_id=user_id, dedupe_key=notice.key, topic=notice.topic, title=notice.subject[:300],
+                         body=notice.text, link=notice.link),
+            notice.key,
+        )  # fmt: skip
+    if choice.email == EmailMode.immediate:
+        wrote |= _email(session, email, notice, user_id=user_id)
+    elif choice.email == EmailMode.digest:
+        wrote |= _insert_once(
+            session,
+            DigestEntry,
+            DigestEntry(user_id=user_id, dedupe_key=notice.key, topic=notice.topic, title=notice.subject[:300],
+                        body=notice.text, link=notice.link),
+            notice.key,
+        )  # fmt: skip
+    return wrote
+
+
+def to_address(session: Session, email: str, notice: Notice) -> bool:
+    """E-mail someone without a login (a guest); True if the message is new."""
+    _check_key(notice.key)
+    return _email(session, email, notice, user_id=None)
+
+
+def _email(session: Session, address: str, notice: Notice, *, user_id: int | None) -> bool:
+    if not address:
+        return False
+    payload: dict[str, Any] = {"subject": notice.subject, "text": notice.text, "html": notice.html}
+    payload.update(notice.payload)
+    if user_id is not None:
+        payload["user_id"] = user_id
+    message = enqueue(
+        session, dedupe_key=notice.key, channel="email", topic=notice.topic, recipient=address, payload=payload
+    )
+    return message is not None
+
+
+def _insert_once(session: Session, model: type[Notification] | type[DigestEntry], row: Any, key: str) -> bool:
+    if session.scalar(select(model.id).where(model.dedupe_key == key)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"a notice key must have 1 to {MAX_KEY_LENGTH} characters: {key[:60]!r}")

@@ -278,22 +278,27 @@ def _update(
     record(session, actor=actor, action=action, entity_type="booking", entity_id=booking.id, changes=changes)
     revived = "status" in changes and changes["status"][0] == BookingStatus.cancelled.value
     moved = revived or bool({"check_in", "check_out", "property_id"} & set(changes))
-    _after_change(session, booking, actor, new=False, moved=moved)
+    notable = moved or "guest_count" in changes
+    _after_change(session, booking, actor, new=False, moved=moved, notable=notable)
     return ApplyResult(booking, outcome)
 
 
-def _after_change(session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False) -> None:
+def _after_change(
+    session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False, notable: bool = False
+) -> None:
     """What follows from a booking change in the same transaction: its services, alerts and notifications."""
     planned = plan(session, booking, actor=actor)
     if booking.status != BookingStatus.cancelled and booking.property_id is not None and (new or moved):
         alert_overlaps(session, booking, actor=actor)
+    if moved:
+        extend_codes(session, booking)  # the guest's portal link lasts until the new check-out
     if new and booking.status != BookingStatus.cancelled:
         notifications.booking_created(session, booking, planned=planned)
         notifications.send_welcome(session, booking)
-    elif moved:
-        extend_codes(session, booking)
     elif not new and booking.status == BookingStatus.cancelled:
         notifications.booking_cancelled(session, booking)
+    elif not new and notable:  # new dates, home or party size: the owner plans around them
+        notifications.booking_changed(session, booking)
 
 
 def _audit_created(session: Session, booking: Booking, actor: str, event: BookingEvent) -> None:

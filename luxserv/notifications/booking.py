@@ -26,7 +26,7 @@ from luxserv.properties.models import Property
 from luxserv.services.models import OPEN_STATUSES, ServiceRequest, ServiceType
 from luxserv.services.planning import PlanResult
 
-CREATED, CANCELLED, UNPLACED = "booking.created", "booking.cancelled", "booking.unplaced"
+CREATED, CHANGED, CANCELLED, UNPLACED = "booking.created", "booking.changed", "booking.cancelled", "booking.unplaced"
 _TITLE_LIMIT = 250
 
 
@@ -44,6 +44,13 @@ def booking_created(
     """Tell the owner's users and the admins about a new booking; returns how many people were told."""
     requests = _requests(session, booking, planned)
     return _notify(session, booking, CREATED, version="new", services=requests, base_url=base_url)
+
+
+def booking_changed(session: Session, booking: Booking, *, base_url: str = "") -> int:
+    """Tell the same people that a booking's dates, home or party size changed (once per resulting version)."""
+    version = f"{booking.check_in}:{booking.check_out}:{booking.guest_count}:{booking.property_id}"
+    return _notify(session, booking, CHANGED, version=version, services=_requests(session, booking, None),
+                   base_url=base_url)  # fmt: skip
 
 
 def booking_cancelled(session: Session, booking: Booking, *, base_url: str = "") -> int:
@@ -150,6 +157,9 @@ def _subject(topic: str, context: dict[str, Any]) -> str:
     if topic == CANCELLED:
         where = context["property_name"] or context["listing"]
         subject = f"Booking cancelled at {where}: {who}"
+    elif topic == CHANGED:
+        where = context["property_name"] or context["listing"]
+        subject = f"Booking changed at {where}: {context['guest_name']}, now {context['short_dates']}"
     elif context["unplaced"]:
         subject = f"Unplaced booking: {context['listing']} ({who})"
     else:

@@ -24,6 +24,7 @@ from luxserv.outbox.models import Notification
 # always e-mailed: they are the channel itself, or were asked for.
 TOPICS: dict[str, str] = {
     "booking.created": "New bookings",
+    "booking.changed": "Changed bookings (dates, home, guests)",
     "booking.cancelled": "Cancelled bookings",
     "service_request.created": "New service requests",
     "service_request.status_changed": "Service request progress",

@@ -222,6 +222,25 @@ def test_a_cancellation_is_told_once(db: Database, people: dict[str, int], smtp:
     assert len(rows(db)) == 4
 
 
+def test_a_change_of_dates_or_party_is_told_once_per_version(db: Database, people: dict[str, int], smtp: Any) -> None:
+    server, port = smtp
+    send_event(db)
+    moved = {"check_in": date(2026, 6, 20), "check_out": date(2026, 6, 27)}
+    assert send_event(db, kind=EventKind.updated, **moved)[1] == Outcome.updated
+    assert send_event(db, kind=EventKind.updated, **moved)[1] == Outcome.unchanged
+    assert send_event(db, kind=EventKind.updated, special_requests="Celebrating anniversary!", **moved)[1] == (
+        Outcome.updated
+    )  # a new note alone is not news
+    assert send_event(db, kind=EventKind.updated, guest_count=6, special_requests="x", **moved)[1] == Outcome.updated
+    deliver_due(db, smtp_sender(port))
+    subjects = [" ".join(str(m["Subject"]).split()) for m in server.messages()]  # unfolded
+    changed = [s for s in subjects if s.startswith("Booking changed")]
+    assert changed.count("Booking changed at Beach Condo 123: Sarah Johnson, now Jun 20 to Jun 27") == 4
+    mine = [m for m in server.messages() if m["To"] == OWNER_EMAIL and "changed" in " ".join(str(m["Subject"]).split())]
+    body = mine[0]
+    assert "Jun 27" in str(body.get_body(preferencelist=("plain",)).get_content())
+
+
 def test_a_4xx_answer_is_retried_later(db: Database, smtp: Any) -> None:
     server, port = smtp
     server.answer = "451 try later"

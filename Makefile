@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest clean bench
 
 run: $(STAMP)
 	$(BIN)/luxserv serve --demo
@@ -22,6 +22,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/README.md): not part of `make test`. Runs both, then fails if either missed a target.
+bench: $(STAMP)
+	@status=0; $(BIN)/python -m bench.webhooks || status=1; $(BIN)/python -m bench.sync || status=1; exit $$status
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LuxServ needs Python 3.11 or newer")'

@@ -1,0 +1,1 @@
+"""Benchmarks of LuxServ, each measured against a baseline in the same run (see bench/README.md)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from luxserv.accounts import flows, reset, service, tokens
 from luxserv.accounts.api import RESET_ANSWER, client_address, refuse_api_token
@@ -19,7 +18,8 @@ from luxserv.core.errors import InvalidInput
 from luxserv.core.settings import Settings
 from luxserv.web import csrf
 from luxserv.web.deps import SESSION_COOKIE, DatabaseDep, SessionDep, SettingsDep, session_token
-from luxserv.web.rendering import optional_user, page_user, render
+from luxserv.web.forms import FormText, Page, PageDep
+from luxserv.web.rendering import optional_user, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,135 +43,102 @@ LOGIN_NOTICES = {
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
-def account(request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep, done: str = "") -> Response:
-    user = page_user(request, db, settings)
+def account(page: PageDep, done: str = "") -> Response:
+    user = page.user()
     if not isinstance(user, User):
         return user
-    new_token = _take_new_token(request, settings, user)
-    response = _render_account(request, session, settings, user, message=ACCOUNT_NOTICES.get(done), new_token=new_token)
-    if NEW_TOKEN_COOKIE in request.cookies:
+    new_token = _take_new_token(page.request, page.settings, user)
+    response = _render_account(page, user, message=ACCOUNT_NOTICES.get(done), new_token=new_token)
+    if NEW_TOKEN_COOKIE in page.request.cookies:
         response.delete_cookie(NEW_TOKEN_COOKIE, path="/account")
     return response
 
 
 @router.post("/account/password", response_class=HTMLResponse, response_model=None)
 def account_password(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    current_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    confirm_password: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    page: PageDep,
+    current_password: FormText = "",
+    new_password: FormText = "",
+    confirm_password: FormText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     """Change your password (the current one is needed); your other sessions end."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
     try:
         if new_password != confirm_password:
             raise InvalidInput("the new password and its repetition differ", field="confirm_password")
         flows.change_password(
-            db,
-            settings,
+            page.db,
+            page.settings,
             user,
             current=current_password,
             new=new_password,
-            keep_token=session_token(request),
-            client=client_address(request),
+            keep_token=session_token(page.request),
+            client=client_address(page.request),
         )
     except Throttled as error:
-        response = _render_account(request, session, settings, user, status_code=429, password_error=error.message)
-        response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return _retry_after(error, _render_account(page, user, status_code=429, password_error=error.message))
     except InvalidInput as error:
-        return _render_account(request, session, settings, user, status_code=422, password_error=error.message)
+        return _render_account(page, user, status_code=422, password_error=error.message)
     return RedirectResponse("/account?done=password", status_code=303)
 
 
 @router.post("/account/tokens", response_class=HTMLResponse, response_model=None)
 def account_create_token(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    name: Annotated[str, Form()] = "",
-    expires_in_days: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    page: PageDep, name: FormText = "", expires_in_days: FormText = "", csrf_token: FormText = ""
 ) -> Response:
     """Make an API token; the page shows it once, after the redirect."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
-    refuse_api_token(request)
+    refuse_api_token(page.request)
     try:
         days = _expiry_days(expires_in_days)
-        _, raw = tokens.create_api_token(session, user, name, days)
+        _, raw = tokens.create_api_token(page.session, user, name, days)
     except InvalidInput as error:
-        return _render_account(request, session, settings, user, status_code=422, token_error=error.message)
+        return _render_account(page, user, status_code=422, token_error=error.message)
     response = RedirectResponse("/account?done=token_created#tokens", status_code=303)
     response.set_cookie(
         NEW_TOKEN_COOKIE,
-        Vault(settings).encrypt_json({"user_id": user.id, "token": raw}),
+        Vault(page.settings).encrypt_json({"user_id": user.id, "token": raw}),
         max_age=_NEW_TOKEN_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=settings.base_url.startswith("https://"),
+        secure=page.settings.base_url.startswith("https://"),
         path="/account",
     )
     return response
 
 
 @router.post("/account/tokens/{token_id}/revoke", response_model=None)
-def account_revoke_token(
-    request: Request,
-    token_id: int,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+def account_revoke_token(token_id: int, page: PageDep, csrf_token: FormText = "") -> Response:
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
-    tokens.revoke_api_token(session, user.id, token_id)
+    tokens.revoke_api_token(page.session, user.id, token_id)
     return RedirectResponse("/account?done=token_revoked#tokens", status_code=303)
 
 
 @router.post("/account/sessions/end-others", response_model=None)
-def account_end_other_sessions(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def account_end_other_sessions(page: PageDep, csrf_token: FormText = "") -> Response:
     """Sign out everywhere else: every session of yours but this one ends."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
-    current = None if getattr(request.state, "api_token_id", None) is not None else session_token(request)
-    service.end_sessions(session, user.id, keep_token=current)
+    service.end_sessions(page.session, user.id, keep_token=_browser_session(page.request))
     return RedirectResponse("/account?done=sessions#sessions", status_code=303)
 
 
-def _render_account(
-    request: Request, session: Session, settings: Settings, user: User, status_code: int = 200, **context: Any
-) -> HTMLResponse:
-    current = None if getattr(request.state, "api_token_id", None) is not None else session_token(request)
-    response = render(
-        request,
+def _render_account(page: Page, user: User, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    current = _browser_session(page.request)
+    response = page.render(
         "account/index.html",
-        settings,
+        user,
         status_code=status_code,
-        user=user,
-        api_tokens=tokens.list_api_tokens(session, user.id),
-        sessions=service.list_sessions(session, user.id, settings, current_token=current),
+        api_tokens=tokens.list_api_tokens(page.session, user.id),
+        sessions=service.list_sessions(page.session, user.id, page.settings, current_token=current),
         expiry_choices=EXPIRY_CHOICES,
         now=utcnow(),
         **context,
@@ -180,10 +147,21 @@ def _render_account(
     return response
 
 
+def _browser_session(request: Request) -> str | None:
+    """This browser's session token; None when the request came with an API token."""
+    return None if getattr(request.state, "api_token_id", None) is not None else session_token(request)
+
+
+def _retry_after(error: Throttled, response: HTMLResponse) -> HTMLResponse:
+    """`response` (a 429 page) telling the client when to try again."""
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _expiry_days(value: str) -> int | None:
     if not value.strip():
         return None
-    if not value.strip().isdigit():
+    if not value.strip().isdecimal():
         raise InvalidInput("choose when the token expires", field="expires_in_days")
     return int(value)
 
@@ -222,17 +200,15 @@ def forgot_submit(
     request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
-    email: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    email: FormText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     """Always the same answer, whether or not an account has this e-mail."""
     csrf.check(request, csrf_token)
     try:
         flows.forgot_password(db, email=email, client=client_address(request))
     except Throttled as error:
-        response = _forgot_error(request, db, settings, email, error.message, 429)
-        response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return _retry_after(error, _forgot_error(request, db, settings, email, error.message, 429))
     except InvalidInput as error:
         return _forgot_error(request, db, settings, email, error.message, 422)
     return RedirectResponse("/password/forgot?sent=true", status_code=303)
@@ -265,10 +241,10 @@ def reset_submit(
     request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
-    token: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    confirm_password: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    token: FormText = "",
+    password: FormText = "",
+    confirm_password: FormText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     """Set the new password; every session of the account ends, and the person signs in again."""
     csrf.check(request, csrf_token)

@@ -234,7 +234,7 @@ def set_active(session: Session, user_id: int, active: bool, actor: str) -> User
 
 def find_owner(session: Session, ref: str) -> Owner | None:
     """An owner by id, e-mail or exact name (case-insensitive)."""
-    if ref.isdigit():
+    if ref.isdecimal():
         return session.get(Owner, int(ref))
     lowered = ref.strip().lower()
     return session.scalar(

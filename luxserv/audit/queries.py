@@ -64,7 +64,7 @@ def entity_types(session: Session) -> list[str]:
 
 def actor_labels(session: Session, entries: Iterable[AuditEntry]) -> dict[str, str]:
     """{"user:3": "admin@example.com", …} for the user actors among `entries` (one query)."""
-    ids = {int(e.actor[5:]) for e in entries if e.actor.startswith("user:") and e.actor[5:].isdigit()}
+    ids = {int(e.actor[5:]) for e in entries if e.actor.startswith("user:") and e.actor[5:].isdecimal()}
     if not ids:
         return {}
     return {f"user:{u.id}": u.email for u in session.scalars(select(User).where(User.id.in_(ids)))}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from luxserv.accounts.models import User
@@ -14,8 +16,7 @@ from luxserv.core.errors import InvalidInput, LuxServError
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.services import queue
 from luxserv.web import pagekit
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import PageDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,10 +27,7 @@ SORTS = {"-check_in": True, "check_in": False}  # sort value → latest first
 
 @router.get("/admin/bookings", response_class=HTMLResponse, response_model=None)
 def bookings_page(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
     date_from: str = "",
     date_to: str = "",
     property: str = "",
@@ -37,12 +35,13 @@ def bookings_page(
     placement: str = "",
     q: str = "",
     sort: str = "-check_in",
-    page: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
     """Bookings by check-in, filtered by stay dates, home, status and placement, or found by guest or code."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
+    request = page.request
     try:
         if placement not in PLACEMENTS:
             raise InvalidInput("placement must be placed or unplaced", field="placement")
@@ -56,20 +55,17 @@ def bookings_page(
             unplaced=PLACEMENTS[placement],
             query=q,
         )
-        number = pagekit.page_number(page)
-        rows, total = search(session, flt, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, latest_first=SORTS[sort])
+        number = pagekit.page_number(page_number)
+        offset = pagekit.offset_of(number, PAGE_SIZE)
+        rows, total = search(page.session, flt, limit=PAGE_SIZE, offset=offset, latest_first=SORTS[sort])
     except LuxServError as error:
-        return pagekit.problem(request, settings, user, error)
-    return render(
-        request,
+        return pagekit.problem(request, page.settings, user, error)
+    return page.render(
         "admin/bookings.html",
-        settings,
-        user=user,
+        user,
         bookings=rows,
         total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
-        first_index=(number - 1) * PAGE_SIZE + 1,
+        **pagekit.paging(request, number, total, PAGE_SIZE),
         chosen={
             "date_from": date_from.strip(),
             "date_to": date_to.strip(),
@@ -80,33 +76,28 @@ def bookings_page(
             "sort": sort,
         },
         statuses=list(BookingStatus),
-        properties=queue.property_choices(session),
+        properties=queue.property_choices(page.session),
         sort_url=pagekit.url_with(request, sort="check_in" if sort == "-check_in" else "-check_in", page=None),
-        page_url=lambda n: pagekit.url_with(request, page=n),
     )
 
 
 @router.get("/admin/bookings/{booking_id:int}", response_class=HTMLResponse, response_model=None)
-def booking_page(
-    request: Request, booking_id: int, db: DatabaseDep, session: SessionDep, settings: SettingsDep
-) -> Response:
+def booking_page(booking_id: int, page: PageDep) -> Response:
     """One booking: guest and their history, the home around these dates, services, messages, source, audit."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
     try:
-        detail = booking_detail(session, booking_id, today=local_today(DEFAULT_TIME_ZONE))
+        detail = booking_detail(page.session, booking_id, today=local_today(DEFAULT_TIME_ZONE))
     except LuxServError as error:
-        return pagekit.problem(request, settings, user, error)
-    response = render(
-        request,
+        return pagekit.problem(page.request, page.settings, user, error)
+    return pagekit.render_with_flash(
+        page.request,
         "admin/booking.html",
-        settings,
+        page.settings,
         user=user,
         d=detail,
         b=detail.booking,
-        assignees=queue.assignable_users(session),
-        back=pagekit.here(request),
-        flash=pagekit.take_flash(request),
+        assignees=queue.assignable_users(page.session),
+        back=pagekit.here(page.request),
     )
-    return pagekit.forget_flash(request, response)

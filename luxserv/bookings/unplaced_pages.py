@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -14,19 +14,16 @@ from luxserv.audit import queries as audit
 from luxserv.bookings import service as bookings
 from luxserv.bookings.models import Booking
 from luxserv.core.errors import LuxServError, NotFound
-from luxserv.core.settings import Settings
 from luxserv.properties import service as properties
 from luxserv.services.models import ServiceRequest
 from luxserv.services.requests import RequestFilter, list_requests
-from luxserv.web import csrf
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
+from luxserv.web import pagekit
 from luxserv.web.errors import status_for
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import FormFlag, FormText, Page, PageDep, actor, whole_number
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids are 32-bit integers in the database
 PAGE_SIZE = 25
-MAX_OFFSET = 10**9
 
 
 @dataclass(frozen=True)
@@ -39,62 +36,39 @@ class Placed:
 
 
 @router.get("/admin/unplaced", response_class=HTMLResponse, response_model=None)
-def unplaced_page(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    placed: str = "",
-    offset: int = 0,
-) -> Response:
-    user = page_user(request, db, settings, staff=True)
+def unplaced_page(page: PageDep, placed: str = "", offset: int = 0) -> Response:
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
-    return _page(
-        request,
-        session,
-        settings,
-        user,
-        placed=_placed(session, int(placed) if placed.isdigit() and len(placed) < 10 else None),
-        offset=min(max(offset, 0), MAX_OFFSET),
-    )
+    confirmation = _placed(page.session, whole_number(placed))
+    return _page(page, user, placed=confirmation, offset=pagekit.bounded_offset(offset))
 
 
 @router.post("/admin/unplaced/{booking_id}/place", response_class=HTMLResponse, response_model=None)
 def place_booking(
-    booking_id: IdPath,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-    property_id: Annotated[str, Form()] = "",
-    remember: Annotated[bool, Form()] = False,
+    booking_id: IdPath, page: PageDep, csrf_token: FormText = "", property_id: FormText = "", remember: FormFlag = False
 ) -> Response:
     """Place the booking (a checkbox left unticked sends nothing: `remember` is then off)."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
-    chosen = int(property_id) if property_id.strip().isdigit() and len(property_id.strip()) < 10 else None
+    chosen = whole_number(property_id.strip())
     if chosen is None:
         errors = {booking_id: "choose the property this booking is for"}
-        return _page(request, session, settings, user, errors=errors, status_code=422)
+        return _page(page, user, errors=errors, status_code=422)
     try:
-        bookings.place(session, booking_id, chosen, remember=remember, actor=f"user:{user.id}")
+        bookings.place(page.session, booking_id, chosen, remember=remember, actor=actor(user))
     except NotFound as error:
         if error.field == "property_id":
-            return _page(request, session, settings, user, errors={booking_id: error.message}, status_code=422)
-        return _page(request, session, settings, user, problem=error.message, status_code=404)
+            return _page(page, user, errors={booking_id: error.message}, status_code=422)
+        return _page(page, user, problem=error.message, status_code=404)
     except LuxServError as error:  # already placed (by someone else meanwhile)
-        return _page(request, session, settings, user, problem=error.message, status_code=status_for(error))
+        return _page(page, user, problem=error.message, status_code=status_for(error))
     return RedirectResponse(f"/admin/unplaced?placed={booking_id}", status_code=303)
 
 
 def _page(
-    request: Request,
-    session: Session,
-    settings: Settings,
+    page: Page,
     user: User,
     *,
     placed: Placed | None = None,
@@ -103,14 +77,13 @@ def _page(
     offset: int = 0,
     status_code: int = 200,
 ) -> Response:
+    session = page.session
     rows, total = bookings.list_bookings(session, bookings.BookingFilter(unplaced=True), limit=PAGE_SIZE, offset=offset)
     choices = properties.list_properties(session)
-    return render(
-        request,
+    return page.render(
         "admin/unplaced.html",
-        settings,
+        user,
         status_code=status_code,
-        user=user,
         rows=rows,
         total=total,
         limit=PAGE_SIZE,

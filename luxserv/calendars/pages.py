@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from luxserv.accounts.models import User
@@ -11,44 +13,39 @@ from luxserv.core.clock import local_today
 from luxserv.core.errors import LuxServError
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.web import pagekit
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import PageDep
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/calendar", response_class=HTMLResponse, response_model=None)
 def calendar_page(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
     view: str = "",
     start: str = "",
     owner: str = "",
     q: str = "",
-    page: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
     """`?view=week|month&start=YYYY-MM-DD&owner=<id>&q=<name>&page=<n>`: the window that contains `start`."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
+    request = page.request
     today = local_today(DEFAULT_TIME_ZONE)
     try:
         chosen = pagekit.optional_choice(timeline.View, view, "view") or timeline.View.week
         window = timeline.Window.of(chosen, pagekit.optional_date(start, "start") or today)
         owner_id = pagekit.optional_int(owner, "owner")
-        number = pagekit.page_number(page)
-        model = timeline.build(session, window, today=today, owner_id=owner_id, query=q, page=number)
+        number = pagekit.page_number(page_number)
+        model = timeline.build(page.session, window, today=today, owner_id=owner_id, query=q, page=number)
     except LuxServError as error:
-        return pagekit.problem(request, settings, user, error)
-    return render(
-        request,
+        return pagekit.problem(request, page.settings, user, error)
+    return page.render(
         "admin/calendar.html",
-        settings,
-        user=user,
+        user,
         tl=model,
-        owners=timeline.owners(session),
+        owners=timeline.owners(page.session),
         previous_url=pagekit.url_with(request, start=window.previous.isoformat(), page=None),
         next_url=pagekit.url_with(request, start=window.following.isoformat(), page=None),
         today_url=pagekit.url_with(request, start=None, page=None),

@@ -34,7 +34,7 @@ def optional_int(data: dict[str, Any], key: str, *, default: int) -> int:
         raise EventRejected(f"{key} must be a whole number", field=key)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
         return int(value.strip())
     raise EventRejected(f"{key} must be a whole number", field=key)
 

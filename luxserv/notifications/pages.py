@@ -7,21 +7,19 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from luxserv.accounts.models import User
 from luxserv.core.errors import NotFound
-from luxserv.core.settings import Settings
 from luxserv.notifications import feed
 from luxserv.notifications.dispatch import TOPICS
 from luxserv.notifications.models import EmailMode
 from luxserv.outbox.models import Notification
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.web import csrf
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import FormText, Page, PageDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,81 +48,57 @@ FormDep = Annotated[FormData, Depends(_form)]
 
 
 @router.get("/notifications", response_class=HTMLResponse, response_model=None)
-def notifications_page(
-    request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep, unread: bool = False, offset: int = 0
-) -> Response:
-    user = page_user(request, db, settings)
+def notifications_page(page: PageDep, unread: bool = False, offset: int = 0) -> Response:
+    user = page.user()
     if not isinstance(user, User):
         return user
     offset = max(offset, 0)
-    page = feed.feed(session, user.id, unread_only=unread, limit=PAGE_SIZE, offset=offset)
-    return render(
-        request,
+    found = feed.feed(page.session, user.id, unread_only=unread, limit=PAGE_SIZE, offset=offset)
+    return page.render(
         "notifications/feed.html",
-        settings,
-        user=user,
-        unread=page.unread,
+        user,
+        unread=found.unread,
         only_unread=unread,
-        items=[_item(n) for n in page.notifications],
-        total=page.total,
+        items=[_item(n) for n in found.notifications],
+        total=found.total,
         offset=offset,
         page_size=PAGE_SIZE,
     )
 
 
 @router.post("/notifications/read-all", response_model=None)
-def read_all(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+def read_all(page: PageDep, csrf_token: FormText = "") -> Response:
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
-    feed.mark_all_read(session, user.id)
+    feed.mark_all_read(page.session, user.id)
     return RedirectResponse("/notifications", status_code=303)
 
 
 @router.post("/notifications/{notification_id}/open", response_model=None)
-def open_notification(
-    notification_id: int,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def open_notification(notification_id: int, page: PageDep, csrf_token: FormText = "") -> Response:
     """Mark the notification read, then follow its link (only paths on this site; else back to the feed)."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings)
+    user = page.poster(csrf_token)
     if not isinstance(user, User):
         return user
     try:
-        row = feed.mark_read(session, user.id, notification_id)
+        row = feed.mark_read(page.session, user.id, notification_id)
     except NotFound:
-        return render(request, "notifications/missing.html", settings, status_code=404, user=user)
+        return page.render("notifications/missing.html", user, status_code=404)
     return RedirectResponse(feed.safe_link(row.link) or "/notifications", status_code=303)
 
 
 @router.get("/account/notifications", response_class=HTMLResponse, response_model=None)
-def preferences_page(
-    request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep, saved: bool = False
-) -> Response:
-    user = page_user(request, db, settings)
+def preferences_page(page: PageDep, saved: bool = False) -> Response:
+    user = page.user()
     if not isinstance(user, User):
         return user
-    return _preferences(request, settings, user, feed.choices(session, user.id), saved=saved)
+    return _preferences(page, user, saved=saved)
 
 
 @router.post("/account/notifications", response_model=None)
-def save_preferences(
-    request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep, form: FormDep
-) -> Response:
-    csrf.check(request, _text(form.get(csrf.CSRF_FIELD)))
-    user = page_user(request, db, settings)
+def save_preferences(page: PageDep, form: FormDep) -> Response:
+    user = page.poster(_text(form.get(csrf.CSRF_FIELD)))
     if not isinstance(user, User):
         return user
     changes: list[feed.ChoiceChange] = []
@@ -136,29 +110,19 @@ def save_preferences(
             email = EmailMode(_text(chosen))
         except ValueError:
             error = f"Choose how to e-mail you about {label.lower()}: immediately, in a daily digest, or off."
-            return _preferences(request, settings, user, feed.choices(session, user.id), error=error, status_code=422)
+            return _preferences(page, user, error=error, status_code=422)
         changes.append(feed.ChoiceChange(topic=topic, email=email, in_app=f"in_app:{topic}" in form))
-    feed.save_choices(session, user.id, changes)
+    feed.save_choices(page.session, user.id, changes)
     return RedirectResponse("/account/notifications?saved=1", status_code=303)
 
 
-def _preferences(
-    request: Request,
-    settings: Settings,
-    user: User,
-    choices: list[feed.TopicChoice],
-    *,
-    saved: bool = False,
-    error: str = "",
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
+def _preferences(page: Page, user: User, *, saved: bool = False, error: str = "", status_code: int = 200) -> Response:
+    """The preferences page with the user's choices as stored."""
+    return page.render(
         "notifications/preferences.html",
-        settings,
+        user,
         status_code=status_code,
-        user=user,
-        choices=choices,
+        choices=feed.choices(page.session, user.id),
         email_choices=EMAIL_CHOICES,
         saved=saved,
         error=error,

@@ -10,7 +10,7 @@ from datetime import date, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
@@ -19,16 +19,14 @@ from luxserv.accounts.models import Role, User
 from luxserv.calendars.service import export_url, rotate
 from luxserv.core.clock import local_today
 from luxserv.core.crypto import Vault
-from luxserv.core.database import Database
 from luxserv.core.errors import InvalidInput, NotFound
-from luxserv.core.settings import Settings
 from luxserv.owners import portal
 from luxserv.owners import service_requests as asks
 from luxserv.properties.models import Property
 from luxserv.services.models import Origin, RequestStatus
-from luxserv.web import csrf
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep, owner_scope
-from luxserv.web.rendering import page_user, render
+from luxserv.web import pagekit
+from luxserv.web.deps import owner_scope
+from luxserv.web.forms import FormText, Page, PageDep, actor
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,57 +34,51 @@ CARDS_PER_PAGE = 30
 
 
 @router.get("/owner", response_class=HTMLResponse, response_model=None)
-def owner_portal(
-    request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep, page: int = 1
-) -> Response:
-    user = page_user(request, db, settings, owner=True)
+def owner_portal(page: PageDep, page_number: Annotated[int, Query(alias="page")] = 1) -> Response:
+    user = page.user(owner=True)
     if not isinstance(user, User):
         return user
     if user.is_staff_or_admin:
         return RedirectResponse("/admin", status_code=303)
     owner_id = owner_scope(user)
-    total = portal.count_properties(session, owner_id)
-    pages = max(1, -(-total // CARDS_PER_PAGE))
-    page = min(max(page, 1), pages)
-    cards = portal.property_cards(session, owner_id, limit=CARDS_PER_PAGE, offset=(page - 1) * CARDS_PER_PAGE)
-    return render(request, "owner/portal.html", settings, user=user, cards=cards, total=total, page=page, pages=pages)
+    total = portal.count_properties(page.session, owner_id)
+    pages = pagekit.page_count(total, CARDS_PER_PAGE)
+    number = min(max(page_number, 1), pages)
+    offset = pagekit.offset_of(number, CARDS_PER_PAGE)
+    cards = portal.property_cards(page.session, owner_id, limit=CARDS_PER_PAGE, offset=offset)
+    return page.render("owner/portal.html", user, cards=cards, total=total, page=number, pages=pages)
 
 
 @router.get("/owner/properties/{property_id}", response_class=HTMLResponse, response_model=None)
-def owner_property(
-    property_id: int, request: Request, db: DatabaseDep, session: SessionDep, settings: SettingsDep
-) -> Response:
-    user = page_user(request, db, settings, owner=True)
+def owner_property(property_id: int, page: PageDep) -> Response:
+    user = page.user(owner=True)
     if not isinstance(user, User):
         return user
-    prop = _property_or_none(session, user, property_id)
+    prop = _property_or_none(page.session, user, property_id)
     if prop is None:
-        return _not_found(request, settings, user, property_id)
-    context = _property_context(session, user, prop, request.query_params, filed=request.query_params.get("filed"))
+        return _not_found(page, user, property_id)
+    params = page.request.query_params
+    context = _property_context(page.session, user, prop, params, filed=params.get("filed"))
     status = 422 if context["filter_errors"] else 200
-    return render(request, "owner/property.html", settings, status_code=status, user=user, **context)
+    return page.render("owner/property.html", user, status_code=status, **context)
 
 
 @router.post("/owner/properties/{property_id}/requests", response_class=HTMLResponse, response_model=None)
 def owner_file_request(
     property_id: int,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-    service_type: Annotated[str, Form()] = "",
-    scheduled_for: Annotated[str, Form()] = "",
-    time_of_day: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
+    page: PageDep,
+    csrf_token: FormText = "",
+    service_type: FormText = "",
+    scheduled_for: FormText = "",
+    time_of_day: FormText = "",
+    notes: FormText = "",
 ) -> Response:
-    csrf.check(request, csrf_token)
-    user = _form_user(request, db, settings, property_id)
+    user = _poster(page, csrf_token, property_id)
     if not isinstance(user, User):
         return user
-    prop = _property_or_none(session, user, property_id)
+    prop = _property_or_none(page.session, user, property_id)
     if prop is None:
-        return _not_found(request, settings, user, property_id)
+        return _not_found(page, user, property_id)
     values = {"service_type": service_type, "scheduled_for": scheduled_for, "time_of_day": time_of_day, "notes": notes}
     errors: dict[str, str] = {}
     kind = _parse(int, service_type, "service_type", "pick a service", errors)
@@ -95,42 +87,36 @@ def owner_file_request(
     if kind is not None and day is not None and not errors:
         try:
             asks.file_request(
-                session, prop.id, owner_id=owner_scope(user), service_type_id=kind, day=day, time_of_day=at,
-                notes=notes, origin=Origin.owner if user.role == Role.owner else Origin.admin,
-                actor=f"user:{user.id}",
+                page.session, prop.id, owner_id=owner_scope(user), service_type_id=kind, day=day, time_of_day=at,
+                notes=notes, origin=Origin.owner if user.role == Role.owner else Origin.admin, actor=actor(user),
             )  # fmt: skip
         except (InvalidInput, NotFound) as error:
             errors[error.field or "service_type"] = error.message
     if errors:
-        context = _property_context(session, user, prop, request.query_params, form=values, form_errors=errors)
-        return render(request, "owner/property.html", settings, status_code=422, user=user, **context)
+        params = page.request.query_params
+        context = _property_context(page.session, user, prop, params, form=values, form_errors=errors)
+        return page.render("owner/property.html", user, status_code=422, **context)
     return RedirectResponse(f"/owner/properties/{prop.id}?filed=1#requests", status_code=303)
 
 
 @router.post("/owner/properties/{property_id}/calendar-link", response_class=HTMLResponse, response_model=None)
 def owner_calendar_link(
-    property_id: int,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-    action: Annotated[str, Form()] = "show",
+    property_id: int, page: PageDep, csrf_token: FormText = "", action: FormText = "show"
 ) -> Response:
     """Show the home's calendar subscription URL (made on first use), or replace it. Shown, never redirected to:
     the URL is a secret and stays out of the browser's history."""
-    csrf.check(request, csrf_token)
-    user = _form_user(request, db, settings, property_id)
+    user = _poster(page, csrf_token, property_id)
     if not isinstance(user, User):
         return user
-    prop = _property_or_none(session, user, property_id)
+    prop = _property_or_none(page.session, user, property_id)
     if prop is None or prop.owner_id is None:
-        return _not_found(request, settings, user, property_id)
+        return _not_found(page, user, property_id)
     make = rotate if action == "rotate" else export_url
-    url = make(session, Vault(settings), settings.base_url, owner_id=prop.owner_id, property_id=prop.id)
-    context = _property_context(session, user, prop, request.query_params, calendar_url=url)
+    settings = page.settings
+    url = make(page.session, Vault(settings), settings.base_url, owner_id=prop.owner_id, property_id=prop.id)
+    context = _property_context(page.session, user, prop, page.request.query_params, calendar_url=url)
     context["calendar_rotated"] = action == "rotate"
-    return render(request, "owner/property.html", settings, user=user, **context)
+    return page.render("owner/property.html", user, **context)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -143,13 +129,13 @@ def _property_or_none(session: Session, user: User, property_id: int) -> Propert
         return None
 
 
-def _not_found(request: Request, settings: Settings, user: User, property_id: int) -> Response:
-    return render(request, "owner/not_found.html", settings, status_code=404, user=user, property_id=property_id)
+def _not_found(page: Page, user: User, property_id: int) -> Response:
+    return page.render("owner/not_found.html", user, status_code=404, property_id=property_id)
 
 
-def _form_user(request: Request, db: Database, settings: Settings, property_id: int) -> User | Response:
+def _poster(page: Page, csrf_token: str, property_id: int) -> User | Response:
     """The signed-in user of a form post; an expired session signs in again and comes back to the home's page."""
-    user = page_user(request, db, settings, owner=True)
+    user = page.poster(csrf_token, owner=True)
     if isinstance(user, RedirectResponse):
         return RedirectResponse(f"/login?next=/owner/properties/{property_id}", status_code=303)
     return user

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from luxserv.bookings.models import Booking
 from luxserv.core.clock import utcnow
+from luxserv.core.database import Database
 from luxserv.core.errors import InvalidInput
 from luxserv.core.settings import Settings
 from luxserv.portal import service, throttle
@@ -63,6 +65,17 @@ def _start(request: Request, settings: Settings, *, gate: throttle.Gate | None =
     response = render(request, "portal/start.html", settings, status_code=status, error=error, stay=None, **context)
     response.headers.update(headers)
     return _private(response)
+
+
+def _open_stay(request: Request, db: Database, session: Session, settings: Settings, code: str) -> Booking | Response:
+    """The booking an access code opens, or the page to find a stay (the neutral 404, or 429 while throttled)."""
+    gate = throttle.check(db, _client(request), lambda s: service.open_stay(s, code))
+    if not gate.found:
+        return _start(request, settings, gate=gate)
+    try:
+        return service.open_stay(session, code)
+    except service.StayNotFound:
+        return _start(request, settings, gate=throttle.Gate(found=False))
 
 
 def _seen_since(request: Request) -> dt.datetime | None:
@@ -115,13 +128,9 @@ def portal(
     code = booking.strip()
     if not code:
         return _start(request, settings)
-    gate = throttle.check(db, _client(request), lambda s: service.open_stay(s, code))
-    if not gate.found:
-        return _start(request, settings, gate=gate)
-    try:
-        found = service.open_stay(session, code)
-    except service.StayNotFound:
-        return _start(request, settings, gate=throttle.Gate(found=False))
+    found = _open_stay(request, db, session, settings, code)
+    if not isinstance(found, Booking):
+        return found
     stay = service.stay_for(session, found, seen_since=_seen_since(request))
     response = _stay_page(request, session, settings, stay, code, thanks=sent == "1")
     response.set_cookie(
@@ -175,13 +184,9 @@ def file_request(
     """File the guest's request; back to the stay with a thank-you, or the form again with what to fix."""
     csrf.check(request, csrf_token)
     code = booking.strip()
-    gate = throttle.check(db, _client(request), lambda s: service.open_stay(s, code))
-    if not gate.found:
-        return _start(request, settings, gate=gate)
-    try:
-        found = service.open_stay(session, code)
-    except service.StayNotFound:
-        return _start(request, settings, gate=throttle.Gate(found=False))
+    found = _open_stay(request, db, session, settings, code)
+    if not isinstance(found, Booking):
+        return found
     form = {"service_type": service_type.strip(), "date": day.strip(), "time": time_of_day.strip(), "notes": notes}
     errors = _form_errors(form)
     if not errors:

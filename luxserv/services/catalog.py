@@ -189,7 +189,7 @@ def _condition_value(condition: Condition, value: Any) -> str:
     if condition == Condition.always:
         return ""
     if condition in (Condition.min_guests, Condition.min_nights):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal():
             value = int(value.strip())
         return str(_integer(value, field, low=1, high=10_000, what=f"a positive whole number for {condition}"))
     items = value.split(",") if isinstance(value, str) else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from luxserv.accounts.models import User
@@ -15,8 +15,7 @@ from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.services import queue, requests
 from luxserv.services.models import OPEN_STATUSES, Origin, RequestStatus
 from luxserv.web import csrf, pagekit
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import FormText, PageDep, actor
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,10 +57,7 @@ def _filter(
 
 @router.get("/admin/requests", response_class=HTMLResponse, response_model=None)
 def queue_page(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
     status: str = "",
     property: str = "",
     date_from: str = "",
@@ -70,33 +66,30 @@ def queue_page(
     service: str = "",
     origin: str = "",
     sort: str = "date",
-    page: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
     """Requests by day, filtered by status (open ones unless asked), home, days, assignee, service and origin."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
+    request, session = page.request, page.session
     try:
         flt = _filter(user, status, property, date_from, date_to, assignee, service, origin)
         if sort not in SORTS:
             raise InvalidInput("sort must be date or -date", field="sort")
-        number = pagekit.page_number(page)
-        found = queue.queue(
-            session, flt, limit=queue.PAGE_SIZE, offset=(number - 1) * queue.PAGE_SIZE, latest_first=SORTS[sort]
-        )
+        number = pagekit.page_number(page_number)
+        offset = pagekit.offset_of(number, queue.PAGE_SIZE)
+        found = queue.queue(session, flt, limit=queue.PAGE_SIZE, offset=offset, latest_first=SORTS[sort])
     except LuxServError as error:
-        return pagekit.problem(request, settings, user, error)
-    pages = max(1, -(-found.total // queue.PAGE_SIZE))
-    response = render(
+        return pagekit.problem(request, page.settings, user, error)
+    return pagekit.render_with_flash(
         request,
         "admin/requests.html",
-        settings,
+        page.settings,
         user=user,
         queue=found,
         today=local_today(DEFAULT_TIME_ZONE),
-        page=number,
-        pages=pages,
-        first_index=(number - 1) * queue.PAGE_SIZE + 1,
+        **pagekit.paging(request, number, found.total, queue.PAGE_SIZE),
         chosen={
             "status": status.strip() or "open",
             "property": property.strip(),
@@ -114,61 +107,51 @@ def queue_page(
         assignees=queue.assignable_users(session),
         back=pagekit.here(request),
         sort_url=pagekit.url_with(request, sort="-date" if sort == "date" else "date", page=None),
-        page_url=lambda n: pagekit.url_with(request, page=n),
-        flash=pagekit.take_flash(request),
     )
-    return pagekit.forget_flash(request, response)
 
 
 @router.get("/admin/requests/{request_id:int}", response_class=HTMLResponse, response_model=None)
-def request_page(
-    request: Request, request_id: int, db: DatabaseDep, session: SessionDep, settings: SettingsDep
-) -> Response:
+def request_page(request_id: int, page: PageDep) -> Response:
     """One request: what, where, for whom, who does it, and every change so far."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
     try:
-        found = queue.request_page(session, request_id)
+        found = queue.request_page(page.session, request_id)
     except LuxServError as error:
-        return pagekit.problem(request, settings, user, error)
-    response = render(
-        request,
+        return pagekit.problem(page.request, page.settings, user, error)
+    return pagekit.render_with_flash(
+        page.request,
         "admin/request.html",
-        settings,
+        page.settings,
         user=user,
         item=found.row,
         actors=found.actors,
-        assignees=queue.assignable_users(session),
-        back=pagekit.here(request),
-        flash=pagekit.take_flash(request),
+        assignees=queue.assignable_users(page.session),
+        back=pagekit.here(page.request),
     )
-    return pagekit.forget_flash(request, response)
 
 
 @router.post("/admin/requests/{request_id:int}/status", response_model=None)
 def change_status(
-    request: Request,
     request_id: int,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-    status: Annotated[str, Form()] = "",
+    page: PageDep,
+    csrf_token: FormText = "",
+    status: FormText = "",
     note: Annotated[str, Form(max_length=2000)] = "",
-    next: Annotated[str, Form()] = "",
+    next: FormText = "",
 ) -> Response:
     """Move a request along; back to the page it came from, with what happened (or why it could not)."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
-    csrf.check(request, csrf_token)
+    csrf.check(page.request, csrf_token)
     back = pagekit.back_to(next, "/admin/requests")
     try:
         target = pagekit.optional_choice(RequestStatus, status, "status")
         if target is None:
             raise InvalidInput("choose the new status", field="status")
-        changed = requests.change_status(session, request_id, target, actor=f"user:{user.id}", note=note)
+        changed = requests.change_status(page.session, request_id, target, actor=actor(user), note=note)
     except LuxServError as error:
         return pagekit.redirect_with(back, "error", error.message)
     what = f"{changed.service_type.name} (#{changed.id})"
@@ -177,28 +160,21 @@ def change_status(
 
 @router.post("/admin/requests/{request_id:int}/assign", response_model=None)
 def assign(
-    request: Request,
-    request_id: int,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: Annotated[str, Form()] = "",
-    user_id: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
+    request_id: int, page: PageDep, csrf_token: FormText = "", user_id: FormText = "", next: FormText = ""
 ) -> Response:
     """Give a request to an active admin or staff member, or to nobody (an empty choice)."""
-    user = page_user(request, db, settings, staff=True)
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
-    csrf.check(request, csrf_token)
+    csrf.check(page.request, csrf_token)
     back = pagekit.back_to(next, "/admin/requests")
     try:
         assignee_id = pagekit.optional_int(user_id, "user_id")
-        changed = requests.assign(session, request_id, assignee_id, actor=f"user:{user.id}")
+        changed = requests.assign(page.session, request_id, assignee_id, actor=actor(user))
     except LuxServError as error:
         return pagekit.redirect_with(back, "error", error.message)
     what = f"{changed.service_type.name} (#{changed.id})"
     if assignee_id is None:
         return pagekit.redirect_with(back, "ok", f"{what} is now unassigned.")
-    name = queue.actor_labels(session, [f"user:{assignee_id}"])[f"user:{assignee_id}"]
+    name = queue.actor_labels(page.session, [f"user:{assignee_id}"])[f"user:{assignee_id}"]
     return pagekit.redirect_with(back, "ok", f"{what} is now assigned to {name}.")

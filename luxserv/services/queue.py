@@ -89,14 +89,14 @@ def property_choices(session: Session) -> list[tuple[int, str]]:
 
 def actor_labels(session: Session, actors: list[str]) -> dict[str, str]:
     """A readable name for each recorded actor: `user:3` becomes that user's name; others stay as written."""
-    ids = {int(a.split(":", 1)[1]) for a in actors if a.startswith("user:") and a.split(":", 1)[1].isdigit()}
+    ids = {int(a.split(":", 1)[1]) for a in actors if a.startswith("user:") and a.split(":", 1)[1].isdecimal()}
     users = {}
     if ids:
         users = {u.id: u for u in session.scalars(select(User).options(raiseload("*")).where(User.id.in_(ids)))}
     labels = {}
     for actor in set(actors):
         kind, _, ref = actor.partition(":")
-        user = users.get(int(ref)) if kind == "user" and ref.isdigit() else None
+        user = users.get(int(ref)) if kind == "user" and ref.isdecimal() else None
         labels[actor] = (user.full_name or user.email) if user is not None else actor
     return labels
 

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import User
 from luxserv.core.clock import local_today
 from luxserv.core.errors import LuxServError, NotFound
-from luxserv.core.settings import Settings
 from luxserv.properties.models import DEFAULT_TIME_ZONE
 from luxserv.services import catalog, replan
 from luxserv.services.models import Anchor, Condition
-from luxserv.web import csrf
-from luxserv.web.deps import DatabaseDep, SessionDep, SettingsDep
 from luxserv.web.errors import status_for
-from luxserv.web.rendering import page_user, render
+from luxserv.web.forms import FormFlag, FormText, Page, PageDep, actor, number_or_text, whole_number
 
 router = APIRouter(include_in_schema=False)
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]  # ids are 32-bit integers in the database
-FormText = Annotated[str, Form()]
-FormFlag = Annotated[bool, Form()]
 
 NOTICES = {
     "rule_created": "Rule created. It applies to bookings planned from now on; re-plan below to extend it.",
@@ -39,35 +33,33 @@ NOTICES = {
 }
 
 
+def _type_form(
+    name: FormText = "", default_time: FormText = "", guest_requestable: FormFlag = False, active: FormFlag = False
+) -> dict[str, Any]:
+    """A catalogue service's form as submitted (shown again when refused)."""
+    return {"name": name, "default_time": default_time, "guest_requestable": guest_requestable, "active": active}
+
+
+TypeForm = Annotated[dict[str, Any], Depends(_type_form)]
+
+
 @router.get("/admin/rules", response_class=HTMLResponse, response_model=None)
-def rules_page(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    done: str = "",
-    changes: str = "",
-    replan_rule: str = "",
-) -> Response:
-    user = page_user(request, db, settings, staff=True)
+def rules_page(page: PageDep, done: str = "", changes: str = "", replan_rule: str = "") -> Response:
+    user = page.user(staff=True)
     if not isinstance(user, User):
         return user
     notice = NOTICES.get(done)
-    if done == "replanned" and changes.isdigit():
+    if done == "replanned" and changes.isdecimal():
         count = int(changes)
         notice = (
             f"Re-planned: {count} change{'s' if count != 1 else ''} made." if count else "Nothing needed to change."
         )
-    scope = int(replan_rule) if replan_rule.isdigit() and len(replan_rule) < 10 else None
-    return _page(request, session, settings, user, notice=notice, scope=scope)
+    return _page(page, user, notice=notice, scope=whole_number(replan_rule))
 
 
 @router.post("/admin/rules/new", response_class=HTMLResponse, response_model=None)
 def create_rule(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
     csrf_token: FormText = "",
     key: FormText = "",
     name: FormText = "",
@@ -79,112 +71,68 @@ def create_rule(
     condition_value: FormText = "",
     enabled: FormFlag = False,
 ) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
     form = {"key": key, "name": name, "service_type_id": service_type_id, "anchor": anchor,
             "offset_days": offset_days, "time_of_day": time_of_day, "condition": condition,
             "condition_value": condition_value, "enabled": enabled}  # fmt: skip
     try:
-        catalog.create_rule(session, _rule_values(form), actor=f"user:{user.id}")
+        catalog.create_rule(page.session, _rule_values(form), actor=actor(user))
     except LuxServError as error:
-        return _refused(request, session, settings, user, "new-rule", form, error)
+        return _refused(page, user, "new-rule", form, error)
     return RedirectResponse("/admin/rules?done=rule_created#rules", status_code=303)
 
 
 @router.post("/admin/rules/replan", response_class=HTMLResponse, response_model=None)
-def apply_replan(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: FormText = "",
-    rule_id: FormText = "",
-) -> Response:
+def apply_replan(page: PageDep, csrf_token: FormText = "", rule_id: FormText = "") -> Response:
     """Re-plan the bookings not yet ended (only `rule_id`'s requests' bookings when given)."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
-    scope = int(rule_id) if rule_id.isdigit() and len(rule_id) < 10 else None
+    today = local_today(DEFAULT_TIME_ZONE)
     try:
-        done = replan.apply_replan(session, scope, today=local_today(DEFAULT_TIME_ZONE), actor=f"user:{user.id}")
+        done = replan.apply_replan(page.session, whole_number(rule_id), today=today, actor=actor(user))
     except NotFound as error:
-        return _page(request, session, settings, user, problem=error.message, status_code=404)
+        return _page(page, user, problem=error.message, status_code=404)
     return RedirectResponse(f"/admin/rules?done=replanned&changes={len(done)}#replan", status_code=303)
 
 
 @router.post("/admin/rules/service-types/new", response_class=HTMLResponse, response_model=None)
-def create_service_type(
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: FormText = "",
-    key: FormText = "",
-    name: FormText = "",
-    default_time: FormText = "",
-    guest_requestable: FormFlag = False,
-    active: FormFlag = False,
-) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+def create_service_type(page: PageDep, form: TypeForm, csrf_token: FormText = "", key: FormText = "") -> Response:
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
-    form = {"key": key, "name": name, "default_time": default_time, "guest_requestable": guest_requestable,
-            "active": active}  # fmt: skip
+    sent = {"key": key, **form}
     try:
-        catalog.create_service_type(session, _type_values(form), actor=f"user:{user.id}")
+        catalog.create_service_type(page.session, _type_values(sent), actor=actor(user))
     except LuxServError as error:
-        return _refused(request, session, settings, user, "new-type", form, error)
+        return _refused(page, user, "new-type", sent, error)
     return RedirectResponse("/admin/rules?done=type_created#catalogue", status_code=303)
 
 
 @router.post("/admin/rules/service-types/{type_id}", response_class=HTMLResponse, response_model=None)
-def update_service_type(
-    type_id: IdPath,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: FormText = "",
-    name: FormText = "",
-    default_time: FormText = "",
-    guest_requestable: FormFlag = False,
-    active: FormFlag = False,
-) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+def update_service_type(type_id: IdPath, page: PageDep, form: TypeForm, csrf_token: FormText = "") -> Response:
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
-    form = {"name": name, "default_time": default_time, "guest_requestable": guest_requestable, "active": active}
     try:
-        catalog.update_service_type(session, type_id, _type_values(form), actor=f"user:{user.id}")
+        catalog.update_service_type(page.session, type_id, _type_values(form), actor=actor(user))
     except LuxServError as error:
-        return _refused(request, session, settings, user, f"type-{type_id}", form, error)
+        return _refused(page, user, f"type-{type_id}", form, error)
     return RedirectResponse(f"/admin/rules?done=type_saved#type-{type_id}", status_code=303)
 
 
 @router.post("/admin/rules/{rule_id}/enabled", response_class=HTMLResponse, response_model=None)
-def switch_rule(
-    rule_id: IdPath,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf_token: FormText = "",
-    enabled: FormFlag = False,
-) -> Response:
+def switch_rule(rule_id: IdPath, page: PageDep, csrf_token: FormText = "", enabled: FormFlag = False) -> Response:
     """Switch a rule on or off everywhere (per-property overrides still apply)."""
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
     try:
-        catalog.update_rule(session, rule_id, {"enabled": enabled}, actor=f"user:{user.id}")
+        catalog.update_rule(page.session, rule_id, {"enabled": enabled}, actor=actor(user))
     except NotFound as error:
-        return _page(request, session, settings, user, problem=error.message, status_code=404)
+        return _page(page, user, problem=error.message, status_code=404)
     done = "rule_enabled" if enabled else "rule_disabled"
     return RedirectResponse(f"/admin/rules?done={done}#rule-{rule_id}", status_code=303)
 
@@ -192,10 +140,7 @@ def switch_rule(
 @router.post("/admin/rules/{rule_id}", response_class=HTMLResponse, response_model=None)
 def update_rule(
     rule_id: IdPath,
-    request: Request,
-    db: DatabaseDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
     csrf_token: FormText = "",
     name: FormText = "",
     service_type_id: FormText = "",
@@ -205,23 +150,20 @@ def update_rule(
     condition: FormText = "",
     condition_value: FormText = "",
 ) -> Response:
-    csrf.check(request, csrf_token)
-    user = page_user(request, db, settings, staff=True)
+    user = page.poster(csrf_token, staff=True)
     if not isinstance(user, User):
         return user
     form = {"name": name, "service_type_id": service_type_id, "anchor": anchor, "offset_days": offset_days,
             "time_of_day": time_of_day, "condition": condition, "condition_value": condition_value}  # fmt: skip
     try:
-        catalog.update_rule(session, rule_id, _rule_values(form), actor=f"user:{user.id}")
+        catalog.update_rule(page.session, rule_id, _rule_values(form), actor=actor(user))
     except LuxServError as error:
-        return _refused(request, session, settings, user, f"rule-{rule_id}", form, error)
+        return _refused(page, user, f"rule-{rule_id}", form, error)
     return RedirectResponse(f"/admin/rules?done=rule_saved#rule-{rule_id}", status_code=303)
 
 
 def _page(
-    request: Request,
-    session: Session,
-    settings: Settings,
+    page: Page,
     user: User,
     *,
     notice: str | None = None,
@@ -232,21 +174,19 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    rules = catalog.list_rules(session)
+    rules = catalog.list_rules(page.session)
     if scope is not None and scope not in {r.id for r in rules}:
         scope = None
     today = local_today(DEFAULT_TIME_ZONE)
-    return render(
-        request,
+    return page.render(
         "admin/rules.html",
-        settings,
+        user,
         status_code=status_code,
-        user=user,
         rules=rules,
-        service_types=catalog.list_service_types(session),
+        service_types=catalog.list_service_types(page.session),
         anchors=list(Anchor),
         conditions=list(Condition),
-        preview=replan.preview(session, scope, today=today),
+        preview=replan.preview(page.session, scope, today=today),
         scope=scope,
         today=today,
         notice=notice,
@@ -257,18 +197,12 @@ def _page(
     )
 
 
-def _refused(
-    request: Request, session: Session, settings: Settings, user: User, form_key: str, form: dict[str, Any],
-    error: LuxServError,
-) -> Response:  # fmt: skip
+def _refused(page: Page, user: User, form_key: str, form: dict[str, Any], error: LuxServError) -> Response:
     """The page again with the refused form as sent and the message next to its field."""
     if isinstance(error, NotFound) and error.field is None:
-        return _page(request, session, settings, user, problem=error.message, status_code=404)
+        return _page(page, user, problem=error.message, status_code=404)
     field = error.field if error.field in form else "_"
-    return _page(
-        request, session, settings, user, form_key=form_key, form=form, errors={field: error.message},
-        status_code=status_for(error),
-    )  # fmt: skip
+    return _page(page, user, form_key=form_key, form=form, errors={field: error.message}, status_code=status_for(error))
 
 
 def _rule_values(form: dict[str, Any]) -> dict[str, Any]:
@@ -276,7 +210,7 @@ def _rule_values(form: dict[str, Any]) -> dict[str, Any]:
     values = dict(form)
     for field in ("service_type_id", "offset_days"):
         if field in values:
-            values[field] = _integer(values[field])
+            values[field] = number_or_text(values[field], signed=True)
     if "time_of_day" in values:
         values["time_of_day"] = values["time_of_day"].strip() or None
     return values
@@ -286,11 +220,3 @@ def _type_values(form: dict[str, Any]) -> dict[str, Any]:
     values = dict(form)
     values["default_time"] = values["default_time"].strip() or None
     return values
-
-
-def _integer(text: str) -> int | str | None:
-    text = text.strip()
-    if not text:
-        return None
-    digits = text[1:] if text[:1] in "+-" else text
-    return int(text) if digits.isdigit() and len(digits) < 10 else text

@@ -1,5 +1,5 @@
 """Small helpers for the admin pages: reading filter forms (where an empty field means "any"), links that keep the
-current filters, a one-time message after a form post, and an HTML page for a domain error."""
+current filters, the pager's context, a one-time message after a form post, and HTML pages for a domain error."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode
 
 from fastapi import Request
@@ -20,6 +20,7 @@ from luxserv.web.errors import status_for
 from luxserv.web.rendering import render
 
 FLASH_COOKIE = "luxserv_flash"
+MAX_OFFSET = 10**9  # an offset past any table's size: larger ones are cut to it
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -42,6 +43,31 @@ def page_number(value: str | None) -> int:
     if number < 1:
         raise InvalidInput("page must be 1 or more", field="page")
     return number
+
+
+def offset_of(number: int, page_size: int) -> int:
+    """How many rows come before page `number`."""
+    return (number - 1) * page_size
+
+
+def page_count(total: int, page_size: int) -> int:
+    """How many pages `total` rows fill (at least one, for an empty list)."""
+    return max(1, -(-total // page_size))
+
+
+def bounded_offset(offset: int) -> int:
+    """An offset from the query, kept between 0 and `MAX_OFFSET`."""
+    return min(max(offset, 0), MAX_OFFSET)
+
+
+def paging(request: Request, number: int, total: int, page_size: int) -> dict[str, Any]:
+    """The pager's context for page `number` of `total` rows: page, pages, first_index and page_url(n)."""
+    return {
+        "page": number,
+        "pages": page_count(total, page_size),
+        "first_index": offset_of(number, page_size) + 1,
+        "page_url": lambda n: url_with(request, page=n),
+    }
 
 
 def optional_date(value: str | None, field: str) -> date | None:
@@ -120,9 +146,16 @@ def take_flash(request: Request) -> Flash | None:
 
 
 def forget_flash(request: Request, response: Response) -> Response:
+    """`response`, clearing the one-time message once it has been shown."""
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/admin")
     return response
+
+
+def render_with_flash(request: Request, name: str, settings: Settings, **context: Any) -> Response:
+    """A page showing the message left by the last post (`flash` in its context), which is then forgotten."""
+    response = render(request, name, settings, flash=take_flash(request), **context)
+    return forget_flash(request, response)
 
 
 def problem(request: Request, settings: Settings, user: User, error: LuxServError) -> HTMLResponse:
@@ -131,3 +164,8 @@ def problem(request: Request, settings: Settings, user: User, error: LuxServErro
     return render(
         request, "admin/problem.html", settings, status_code=status, user=user, status=status, message=error.message
     )
+
+
+def missing(request: Request, settings: Settings, user: User, error: LuxServError) -> HTMLResponse:
+    """The 404 page for something that does not exist (or no longer does), saying what."""
+    return render(request, "admin/missing.html", settings, status_code=404, user=user, message=error.message)

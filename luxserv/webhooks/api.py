@@ -32,7 +32,7 @@ async def read_limited_body(request: Request, settings: SettingsDep) -> bytes:
     """The raw body, refusing more than LUXSERV_WEBHOOK_MAX_BYTES without reading it all."""
     limit = settings.webhook_max_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdecimal() and int(declared) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
     chunks = bytearray()
     async for chunk in request.stream():

@@ -64,3 +64,19 @@ def test_a_complete_form_with_a_wrong_token_is_refused(db: Database, settings: S
         )
         assert response.status_code == 403
         assert "luxserv_session" not in response.cookies
+
+
+def test_digits_that_are_not_numbers_are_a_client_error(db: Database, settings: Settings) -> None:
+    """`"²".isdigit()` is true but `int("²")` fails: such input must be refused, never crash a page."""
+    make_user(db)
+    with TestClient(create_app(settings, db, run_worker=False), raise_server_exceptions=False) as client:
+        login(client)
+        page = client.get("/admin/properties/new")
+        token = client.cookies.get("luxserv_csrf")
+        response = client.post(
+            "/admin/properties/new",
+            data={"csrf_token": token, "name": "Superscript House", "address": "1 Main St", "bedrooms": "²"},
+            follow_redirects=False,
+        )
+        assert page.status_code == 200
+        assert response.status_code in (303, 422), response.text

@@ -23,9 +23,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Benchmarks (bench/README.md): not part of `make test`. Runs both, then fails if either missed a target.
+# Benchmarks (bench/README.md): not part of `make test`. Runs all three, then fails if any missed a target.
 bench: $(STAMP)
-	@status=0; $(BIN)/python -m bench.webhooks || status=1; $(BIN)/python -m bench.sync || status=1; exit $$status
+	@status=0; $(BIN)/python -m bench.webhooks || status=1; $(BIN)/python -m bench.sync || status=1; \
+	  $(BIN)/python -m bench.dashboards || status=1; exit $$status
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LuxServ needs Python 3.11 or newer")'

@@ -20,8 +20,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy luxserv
 
+# The suite runs on every CPU (pytest-xdist; each test file runs whole on one worker); the crash test, which starts its own
+# PostgreSQL cluster and kills processes on a schedule, then runs alone so other tests do not starve it.
+PYTEST_WORKERS ?= auto
+JUNIT ?=
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/crash $(if $(JUNIT),--junitxml=$(JUNIT)/junit.xml) $(PYTEST_ARGS)
+	$(BIN)/pytest tests/crash $(if $(JUNIT),--junitxml=$(JUNIT)/junit-crash.xml)
 
 # Benchmarks (bench/README.md): not part of `make test`. Runs all three, then fails if any missed a target.
 bench: $(STAMP)

@@ -21,12 +21,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy luxserv
 
 # The suite runs on every CPU (pytest-xdist; each test file runs whole on one worker); the crash test, which starts its own
-# PostgreSQL cluster and kills processes on a schedule, then runs alone so other tests do not starve it.
+# PostgreSQL cluster and kills processes on a schedule, and the benchmark smoke tests (which run their own event
+# loops and servers) then run alone, so other tests neither starve nor disturb them.
 PYTEST_WORKERS ?= auto
 JUNIT ?=
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/crash $(if $(JUNIT),--junitxml=$(JUNIT)/junit.xml) $(PYTEST_ARGS)
-	$(BIN)/pytest tests/crash $(if $(JUNIT),--junitxml=$(JUNIT)/junit-crash.xml)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/crash --ignore=tests/bench $(if $(JUNIT),--junitxml=$(JUNIT)/junit.xml) $(PYTEST_ARGS)
+	$(BIN)/pytest tests/crash tests/bench $(if $(JUNIT),--junitxml=$(JUNIT)/junit-serial.xml)
 
 # Benchmarks (bench/README.md): not part of `make test`. Runs all three, then fails if any missed a target.
 bench: $(STAMP)

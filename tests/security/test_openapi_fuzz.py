@@ -18,7 +18,7 @@ from luxserv.core.database import Database
 from luxserv.core.settings import Settings
 from tests.factories import login, make_owner, make_property, make_user
 
-EXAMPLES = 15
+EXAMPLES = 10
 
 
 def test_every_operation_honours_its_contract(db: Database, settings: Settings) -> None:

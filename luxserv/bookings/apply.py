@@ -188,7 +188,7 @@ def _create(session: Session, event: BookingEvent, prop_id: int | None, actor: s
                 external_id=event.external_id,
                 status=_status(event, None),
                 property_id=prop_id,
-                guest_id=guest.id,
+                guest=guest,  # a reference, not only the id: what follows finds the guest without a query
                 **_details(event),
             )
             if booking.status == BookingStatus.cancelled:
@@ -287,14 +287,14 @@ def _after_change(
     session: Session, booking: Booking, actor: str, *, new: bool, moved: bool = False, notable: bool = False
 ) -> None:
     """What follows from a booking change in the same transaction: its services, alerts and notifications."""
-    planned = plan(session, booking, actor=actor)
+    planned = plan(session, booking, actor=actor, new=new)
     if booking.status != BookingStatus.cancelled and booking.property_id is not None and (new or moved):
         alert_overlaps(session, booking, actor=actor)
     if moved:
         extend_codes(session, booking)  # the guest's portal link lasts until the new check-out
     if new and booking.status != BookingStatus.cancelled:
         notifications.booking_created(session, booking, planned=planned)
-        notifications.send_welcome(session, booking)
+        notifications.send_welcome(session, booking, new=True)
     elif not new and booking.status == BookingStatus.cancelled:
         notifications.booking_cancelled(session, booking)
     elif not new and notable:  # new dates, home or party size: the owner plans around them

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -102,6 +106,10 @@ class Database:
         self.base_url = base_url.rstrip("/")
         self.engine = make_engine(self.url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time. Threads of this process queue for it on this lock, which wakes the next
+        # one the moment it is free; SQLite's own busy timeout polls with sleeps of up to 100 ms, so under load
+        # writers would sit idle while the database is free. Other processes still wait on the busy timeout.
+        self._writer = threading.RLock() if self.is_sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(luxserv_write=True), expire_on_commit=False)
 
@@ -114,6 +122,9 @@ class Database:
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction: commit when the block ends, roll back if it raises."""
+        writer = self._writer if write else None
+        if writer is not None:
+            writer.acquire()
         session = self.session(write=write)
         try:
             yield session
@@ -123,6 +134,28 @@ class Database:
             raise
         finally:
             session.close()
+            if writer is not None:
+                writer.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_once(session: Session, model: type[Base], key: Sequence[str], values: dict[str, Any]) -> int | None:
+    """Insert a row unless one with the same unique `key` columns exists: the new row's id, or None.
+
+    One statement (`INSERT … ON CONFLICT DO NOTHING RETURNING id`) on both databases: no savepoint, no prior
+    SELECT, and a concurrent transaction inserting the same key makes this one wait for it, then do nothing.
+    The row is not loaded into the session. The statement is built once per table, key and database (column
+    defaults fill what `values` leaves out), so SQLAlchemy reuses its compiled form.
+    """
+    session.flush()  # what an ORM query would do first: pending rows this one may refer to
+    connection = session.connection()
+    statement = _insert_once_statement(model.__table__, tuple(key), connection.dialect.name)
+    return connection.execute(statement, values).scalar()
+
+
+@functools.cache
+def _insert_once_statement(table: Any, key: tuple[str, ...], dialect: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)

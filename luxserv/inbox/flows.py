@@ -23,6 +23,7 @@ from luxserv.core.database import Database
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
+from luxserv.integrations import http
 from luxserv.integrations.base import EventSkipped, Provider, decode_json
 from luxserv.integrations.registry import Providers
 
@@ -51,13 +52,48 @@ class Receipt:
 
 
 def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor: str) -> Receipt:
-    """Commit the raw event, then apply it in a second transaction. A duplicate is not applied again."""
+    """Store a new event and apply it; a duplicate is not applied again.
+
+    When the payload needs nothing from the provider's API, the raw event and its effects commit together in
+    one transaction (one disk flush), or the raw event alone, marked failed, if applying it fails. Otherwise,
+    or if that transaction hits a database error, the raw event is committed first and applied in a second
+    transaction, with the outbound calls made in between (no database lock is held during them).
+    """
+    prepared = _prepare(providers, new.provider, new.account_id, new.body, offline=True)
+    if not prepared.needs_call and prepared.error is None:
+        try:
+            with db.unit_of_work() as session:
+                inbox_id, created = service.store(session, new)
+                if created:
+                    return _apply_new(session, inbox_id, prepared, actor=actor)
+        except DBAPIError as error:
+            log.warning(
+                "event %s/%s: one-transaction apply failed, storing first: %s", new.provider, new.event_id, error
+            )
+        else:
+            return _receipt_for_duplicate(db, providers, inbox_id)
     with db.unit_of_work() as session:
-        event, created = service.store(session, new)
-        inbox_id = event.id
+        inbox_id, created = service.store(session, new)
     if not created:
         return _receipt_for_duplicate(db, providers, inbox_id)
-    return process(db, providers, inbox_id, actor=actor)
+    if prepared.needs_call:
+        prepared = _prepare(providers, new.provider, new.account_id, new.body)
+    return _apply(db, inbox_id, prepared, actor=actor)
+
+
+def _apply_new(session: Session, inbox_id: int, prepared: _Prepared, *, actor: str) -> Receipt:
+    """Apply an event stored in this transaction; an error other than the database's is recorded on it."""
+    event = session.get(InboxEvent, inbox_id)
+    assert event is not None
+    try:
+        result = service.process(session, event, prepared.provider, prepared.payload, actor=actor,
+                                 refusal=prepared.refusal)  # fmt: skip
+    except DBAPIError:
+        raise
+    except Exception as error:  # a bug or bad data: the raw event is kept as failed, for the worker and admins
+        log.error("inbox event %s failed: %s", inbox_id, error, exc_info=error)
+        return _receipt(service.record_failure(session, inbox_id, error))
+    return _receipt(event, outcome=result.outcome if result else None)
 
 
 def process(
@@ -82,18 +118,50 @@ def process(
         if only_pending and stored.status not in _PENDING:
             return _receipt(stored)
         name, account_id, body = stored.provider, stored.account_id, stored.body
+    prepared = _prepare(providers, name, account_id, body)
+    return _apply(db, inbox_id, prepared, actor=actor, skip_locked=skip_locked, only_pending=only_pending)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An event made ready to apply: its provider and decoded payload, or why it cannot be applied."""
 
     provider: Provider | None = None
     payload: Any = None
-    refusal: LuxServError | None = None
+    refusal: LuxServError | None = None  # rejected or skipped: recorded as such
+    error: Exception | None = None  # anything else: recorded as a failure, retried by the worker
+    needs_call: bool = False  # prepared offline, and completing the payload needs the provider's API
+
+
+def _prepare(
+    providers: Providers, name: str, account_id: int | None, body: bytes, *, offline: bool = False
+) -> _Prepared:
     try:
         provider = providers.for_event(name, account_id)
-        payload = provider.enrich(decode_json(body))
+        payload = decode_json(body)
+        if offline:
+            with http.offline():
+                return _Prepared(provider, provider.enrich(payload))
+        return _Prepared(provider, provider.enrich(payload))
+    except http.CallNeeded:
+        return _Prepared(needs_call=True)
     except (EventRejected, EventSkipped) as error:
-        refusal = error
+        return _Prepared(refusal=error)
     except Exception as error:
-        return _fail(db, inbox_id, error)
+        return _Prepared(error=error)
 
+
+def _apply(
+    db: Database,
+    inbox_id: int,
+    prepared: _Prepared,
+    *,
+    actor: str,
+    skip_locked: bool = False,
+    only_pending: bool = False,
+) -> Receipt:
+    if prepared.error is not None:
+        return _fail(db, inbox_id, prepared.error)
     last_error: BaseException | None = None
     for _attempt in range(_TRANSIENT_RETRIES):
         try:
@@ -103,7 +171,9 @@ def process(
                     raise EventBusy(f"inbox event {inbox_id} is gone or being processed elsewhere")
                 if only_pending and event.status not in _PENDING:
                     return _receipt(event)
-                result = service.process(session, event, provider, payload, actor=actor, refusal=refusal)
+                result = service.process(
+                    session, event, prepared.provider, prepared.payload, actor=actor, refusal=prepared.refusal
+                )
                 return _receipt(event, outcome=result.outcome if result else None)
         except EventBusy:
             raise

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
 from luxserv.core.clock import utcnow
+from luxserv.core.database import insert_once
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.integrations.base import EventSkipped, Provider
@@ -33,31 +33,28 @@ class NewEvent:
     account_id: int | None = None
 
 
-def store(session: Session, new: NewEvent) -> tuple[InboxEvent, bool]:
-    """Insert the raw event; if (provider, event id) is already there, return that one and False."""
-    event = InboxEvent(
-        provider=new.provider,
-        event_id=new.event_id,
-        source=new.source,
-        body=new.body,
-        content_type=new.content_type[:100],
-        headers={k: v[:1000] for k, v in new.headers.items() if k.lower() not in _DROP_HEADERS},
-        status=InboxStatus.received,
-        account_id=new.account_id,
-        next_attempt_at=utcnow() + timedelta(seconds=30),  # the worker's safety net if the inline apply dies
+def store(session: Session, new: NewEvent) -> tuple[int, bool]:
+    """Insert the raw event: its id and True; or, if (provider, event id) is already there, that one's id and False."""
+    values = {
+        "provider": new.provider,
+        "event_id": new.event_id,
+        "source": new.source,
+        "body": new.body,
+        "content_type": new.content_type[:100],
+        "headers": {k: v[:1000] for k, v in new.headers.items() if k.lower() not in _DROP_HEADERS},
+        "status": InboxStatus.received,
+        "account_id": new.account_id,
+        "next_attempt_at": utcnow() + timedelta(seconds=30),  # the worker's safety net if the inline apply dies
+    }
+    inserted = insert_once(session, InboxEvent, ("provider", "event_id"), values)
+    if inserted is not None:
+        return inserted, True
+    existing = session.scalar(
+        select(InboxEvent.id).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
     )
-    try:
-        with session.begin_nested():
-            session.add(event)
-            session.flush()
-    except IntegrityError:
-        existing = session.scalar(
-            select(InboxEvent).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
-        )
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside this transaction
+        raise NotFound(f"inbox event {new.provider}/{new.event_id} vanished")
+    return existing, False
 
 
 def process(

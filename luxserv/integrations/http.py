@@ -10,6 +10,8 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -36,6 +38,23 @@ class ProviderError(LuxServError):
 
 class BudgetExceeded(ProviderError):
     """The provider's daily call budget is spent; the sync resumes tomorrow."""
+
+
+class CallNeeded(Exception):
+    """Raised instead of calling a provider's API inside `offline()`."""
+
+
+_OFFLINE: ContextVar[bool] = ContextVar("luxserv_http_offline", default=False)
+
+
+@contextmanager
+def offline() -> Iterator[None]:
+    """Inside this block no provider API is called: a client that would call one raises `CallNeeded` instead."""
+    token = _OFFLINE.set(True)
+    try:
+        yield
+    finally:
+        _OFFLINE.reset(token)
 
 
 class _Retryable(Exception):
@@ -114,6 +133,8 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; a 2xx response, or `ProviderError`."""
+        if _OFFLINE.get():
+            raise CallNeeded(f"{self.name}: {method} {path}")
         retrying = Retrying(
             stop=stop_after_attempt(self._options.max_attempts),
             wait=_wait,

@@ -12,14 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.bookings.models import Booking
 from luxserv.core.links import absolute
 from luxserv.guests.models import Guest
-from luxserv.notifications.dispatch import Notice, to_user
+from luxserv.notifications.dispatch import Notice, preferences, to_user
 from luxserv.notifications.render import render_html, render_text
 from luxserv.outbox.sender import one_line
 from luxserv.properties.models import Property
@@ -62,18 +62,15 @@ def booking_cancelled(session: Session, booking: Booking, *, base_url: str = "")
 
 def recipients(session: Session, booking: Booking) -> list[Recipient]:
     """The active owner users of the booking's property, then the active admins (only admins while unplaced)."""
-    found: list[Recipient] = []
     prop = session.get(Property, booking.property_id) if booking.property_id is not None else None
+    audiences = [User.role == Role.admin]
     if prop is not None and prop.owner_id is not None:
-        owners = session.scalars(
-            select(User)
-            .where(User.role == Role.owner, User.owner_id == prop.owner_id, User.is_active.is_(True))
-            .order_by(User.id)
-        )
-        found += [Recipient(u.id, u.email, "owner") for u in owners]
-    admins = session.scalars(select(User).where(User.role == Role.admin, User.is_active.is_(True)).order_by(User.id))
-    found += [Recipient(u.id, u.email, "admin") for u in admins]
-    return found
+        audiences.append((User.role == Role.owner) & (User.owner_id == prop.owner_id))
+    users = session.execute(
+        select(User.id, User.email, User.role).where(User.is_active.is_(True), or_(*audiences)).order_by(User.id)
+    ).all()
+    owners = [Recipient(u.id, u.email, "owner") for u in users if u.role == Role.owner]
+    return owners + [Recipient(u.id, u.email, "admin") for u in users if u.role == Role.admin]
 
 
 def _requests(
@@ -102,7 +99,9 @@ def _notify(
     # Unplaced bookings are their own topic, so an admin can choose how to hear about them.
     chosen_topic = UNPLACED if topic == CREATED and prop is None else topic
     enqueued = 0
-    for person in recipients(session, booking):
+    people = recipients(session, booking)
+    choices = preferences(session, [person.user_id for person in people], chosen_topic)
+    for person in people:
         if person.audience == "admin" or prop is None:
             path = f"/admin/bookings/{booking.id}"
         else:
@@ -118,14 +117,14 @@ def _notify(
             link=path,
             payload={"booking_id": booking.id},
         )
-        enqueued += to_user(session, person.user_id, person.email, notice)
+        enqueued += to_user(session, person.user_id, person.email, notice, choice=choices[person.user_id])
     return enqueued
 
 
 def _context(
     session: Session, booking: Booking, prop: Property | None, guest: Guest | None, services: Iterable[ServiceRequest]
 ) -> dict[str, Any]:
-    names = {t.id: t.name for t in session.scalars(select(ServiceType))}
+    names: dict[int, str] = {row.id: row.name for row in session.execute(select(ServiceType.id, ServiceType.name))}
     rows = sorted(services, key=lambda r: (r.scheduled_for, r.time_of_day is not None, r.time_of_day, r.id))
     return {
         "unplaced": prop is None,

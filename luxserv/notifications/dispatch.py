@@ -9,13 +9,14 @@ channel and sender, without changing callers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from luxserv.core.database import insert_once
 from luxserv.notifications.models import DigestEntry, EmailMode, NotificationPreference
 from luxserv.outbox.enqueue import MAX_KEY_LENGTH, enqueue
 from luxserv.outbox.models import Notification
@@ -60,39 +61,36 @@ DEFAULT = Choice(EmailMode.immediate, True)
 
 def preference(session: Session, user_id: int, topic: str) -> Choice:
     """The user's choice for a topic, or the default (e-mail now, and in the app)."""
-    if topic not in TOPICS:
-        return DEFAULT
-    row = session.scalar(
+    return preferences(session, [user_id], topic)[user_id]
+
+
+def preferences(session: Session, user_ids: Sequence[int], topic: str) -> dict[int, Choice]:
+    """Each user's choice for a topic (the default where they made none), in one query."""
+    chosen = dict.fromkeys(user_ids, DEFAULT)
+    if topic not in TOPICS or not user_ids:
+        return chosen
+    rows = session.scalars(
         select(NotificationPreference).where(
-            NotificationPreference.user_id == user_id, NotificationPreference.topic == topic
+            NotificationPreference.user_id.in_(user_ids), NotificationPreference.topic == topic
         )
     )
-    return DEFAULT if row is None else Choice(row.email, row.in_app)
+    chosen.update({row.user_id: Choice(row.email, row.in_app) for row in rows})
+    return chosen
 
 
-def to_user(session: Session, user_id: int, email: str, notice: Notice) -> bool:
-    """Deliver to a login according to their preferences; True if anything new was written."""
+def to_user(session: Session, user_id: int, email: str, notice: Notice, *, choice: Choice | None = None) -> bool:
+    """Deliver to a login according to their preferences (`choice`, when already looked up with `preferences`);
+    True if anything new was written."""
     _check_key(notice.key)
-    choice = preference(session, user_id, notice.topic)
+    if choice is None:
+        choice = preference(session, user_id, notice.topic)
     wrote = False
     if choice.in_app:
-        wrote |= _insert_once(
-            session,
-            Notification,
-            Notification(user_id=user_id, dedupe_key=notice.key, topic=notice.topic, title=notice.subject[:300],
-                         body=notice.text, link=notice.link),
-            notice.key,
-        )  # fmt: skip
+        wrote |= _insert_once(session, Notification, user_id, notice)
     if choice.email == EmailMode.immediate:
         wrote |= _email(session, email, notice, user_id=user_id)
     elif choice.email == EmailMode.digest:
-        wrote |= _insert_once(
-            session,
-            DigestEntry,
-            DigestEntry(user_id=user_id, dedupe_key=notice.key, topic=notice.topic, title=notice.subject[:300],
-                        body=notice.text, link=notice.link),
-            notice.key,
-        )  # fmt: skip
+        wrote |= _insert_once(session, DigestEntry, user_id, notice)
     return wrote
 
 
@@ -115,16 +113,10 @@ def _email(session: Session, address: str, notice: Notice, *, user_id: int | Non
     return message is not None
 
 
-def _insert_once(session: Session, model: type[Notification] | type[DigestEntry], row: Any, key: str) -> bool:
-    if session.scalar(select(model.id).where(model.dedupe_key == key)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+def _insert_once(session: Session, model: type[Notification] | type[DigestEntry], user_id: int, notice: Notice) -> bool:
+    values = {"user_id": user_id, "dedupe_key": notice.key, "topic": notice.topic, "title": notice.subject[:300],
+              "body": notice.text, "link": notice.link}  # fmt: skip
+    return insert_once(session, model, ("dedupe_key",), values) is not None
 
 
 def _check_key(key: str) -> None:

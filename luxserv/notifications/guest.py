@@ -25,11 +25,12 @@ def welcome_key(booking_id: int) -> str:
     return f"{WELCOME}:{booking_id}"
 
 
-def send_welcome(session: Session, booking: Booking) -> str | None:
+def send_welcome(session: Session, booking: Booking, *, new: bool = False) -> str | None:
     """E-mail the guest their portal link, once per booking. Returns the new access code, or None if not sent.
 
     Sent only for a placed, live booking whose check-out is not past, to a guest with an e-mail address.
-    The access code is created here, in the same transaction as the e-mail that carries it.
+    The access code is created here, in the same transaction as the e-mail that carries it. `new` says the
+    booking was inserted in this transaction, so no welcome can exist yet.
     """
     if booking.status == BookingStatus.cancelled or booking.property_id is None:
         return None
@@ -38,7 +39,7 @@ def send_welcome(session: Session, booking: Booking) -> str | None:
     if guest is None or not guest.email or prop is None or booking.check_out < local_today(prop.time_zone):
         return None
     key = welcome_key(booking.id)
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+    if not new and session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
         return None
     code = issue_code(session, booking)
     values = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from luxserv.bookings.models import Booking, BookingStatus
@@ -52,17 +52,17 @@ class Intent:
 
 def rules_for(session: Session, property_id: int) -> list[AutomationRule]:
     """Rules in force at a property: enabled ones unless switched off there, plus ones switched on there."""
-    overrides = {
-        s.rule_id: s.enabled
-        for s in session.scalars(select(PropertyRuleSetting).where(PropertyRuleSetting.property_id == property_id))
-    }
-    rules = session.scalars(
-        select(AutomationRule)
+    here = session.execute(
+        select(AutomationRule, PropertyRuleSetting.enabled)
         .join(ServiceType, ServiceType.id == AutomationRule.service_type_id)
+        .outerjoin(
+            PropertyRuleSetting,
+            (PropertyRuleSetting.rule_id == AutomationRule.id) & (PropertyRuleSetting.property_id == property_id),
+        )
         .where(ServiceType.active.is_(True))
         .order_by(AutomationRule.id)
     )
-    return [rule for rule in rules if overrides.get(rule.id, rule.enabled)]
+    return [rule for rule, enabled in here if (rule.enabled if enabled is None else enabled)]
 
 
 def applies(rule: AutomationRule, booking: Booking) -> bool:
@@ -104,23 +104,27 @@ def intents(session: Session, booking: Booking, rules: list[AutomationRule] | No
     ]
 
 
-def plan(session: Session, booking: Booking, *, actor: str) -> PlanResult:
-    """Create, move or cancel the booking's automatic requests so they match the rules. Never duplicates."""
+def plan(session: Session, booking: Booking, *, actor: str, new: bool = False) -> PlanResult:
+    """Create, move or cancel the booking's automatic requests so they match the rules. Never duplicates.
+
+    `new` says the booking was inserted in this transaction, so it has no requests yet to look up.
+    """
     result = PlanResult()
-    existing = {
+    existing = {} if new else {
         r.rule_id: r
         for r in session.scalars(
             select(ServiceRequest)
             .where(ServiceRequest.booking_id == booking.id, ServiceRequest.rule_id.is_not(None))
             .options(selectinload(ServiceRequest.changes))
         )
-    }
+    }  # fmt: skip
     wanted = {intent.rule.id: intent for intent in intents(session, booking)}
+    to_create: list[Intent] = []
     for rule_id, intent in wanted.items():
         request = existing.get(rule_id)
         if intent.day is not None:
             if request is None:
-                result.created.append(_create(session, booking, intent, actor))
+                to_create.append(intent)
             elif request.status in PENDING_STATUSES and (
                 request.scheduled_for != intent.day or request.property_id != booking.property_id
             ):
@@ -140,6 +144,7 @@ def plan(session: Session, booking: Booking, *, actor: str) -> PlanResult:
         if old_rule_id not in wanted and request.status in PENDING_STATUSES:
             _cancel(request, actor, "the rule is no longer in force for this property")
             result.cancelled.append(request)
+    result.created = _create(session, booking, to_create, actor)
     if result.changed:
         session.flush()
     return result
@@ -154,26 +159,28 @@ def _cancelled_by_planning(request: ServiceRequest) -> bool:
     return last is not None and last.to_status == RequestStatus.cancelled.value and last.note in _PLANNING_NOTES
 
 
-def _create(session: Session, booking: Booking, intent: Intent, actor: str) -> ServiceRequest:
-    assert booking.property_id is not None and intent.day is not None
-    request = ServiceRequest(
-        property_id=booking.property_id,
-        booking_id=booking.id,
-        guest_id=booking.guest_id,
-        service_type_id=intent.rule.service_type_id,
-        rule_id=intent.rule.id,
-        origin=Origin.automation,
-        status=RequestStatus.scheduled,
-        scheduled_for=intent.day,
-        time_of_day=intent.rule.time_of_day,
-        created_by=actor,
+def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str) -> list[ServiceRequest]:
+    """Insert the requests and their first history entries: one statement each (batched where the database can)."""
+    if not wanted:
+        return []
+    assert booking.property_id is not None
+    rows = [
+        {"property_id": booking.property_id, "booking_id": booking.id, "guest_id": booking.guest_id,
+         "service_type_id": intent.rule.service_type_id, "rule_id": intent.rule.id, "origin": Origin.automation,
+         "status": RequestStatus.scheduled, "scheduled_for": intent.day, "time_of_day": intent.rule.time_of_day,
+         "created_by": actor}
+        for intent in wanted
+    ]  # fmt: skip
+    created = list(
+        session.scalars(insert(ServiceRequest).returning(ServiceRequest, sort_by_parameter_order=True), rows)
     )
-    request.changes.append(
-        ServiceRequestChange(actor=actor, from_status=None, to_status=RequestStatus.scheduled.value,
-                             note=f"planned by rule {intent.rule.key}")
-    )  # fmt: skip
-    session.add(request)
-    return request
+    history = [
+        {"request_id": request.id, "actor": actor, "from_status": None, "to_status": RequestStatus.scheduled.value,
+         "note": f"planned by rule {intent.rule.key}"}
+        for request, intent in zip(created, wanted, strict=True)
+    ]  # fmt: skip
+    session.execute(insert(ServiceRequestChange), history)
+    return created
 
 
 def _move(request: ServiceRequest, booking: Booking, day: date, actor: str) -> None:

@@ -7,8 +7,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from luxserv.audit.models import AuditEntry
 from luxserv.bookings.models import Booking
@@ -19,6 +21,7 @@ from luxserv.inbox import flows
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.inbox.service import MAX_AUTOMATIC_ATTEMPTS, NewEvent, due_event_ids, store
 from luxserv.integrations.base import AccountConfig, BookingEvent
+from luxserv.integrations.http import ApiClient, HttpOptions
 from luxserv.integrations.manual import ManualProvider
 from luxserv.integrations.registry import Providers
 from tests.factories import make_property
@@ -199,9 +202,8 @@ def test_process_due_retries_only_due_received_and_failed_events(
 ) -> None:
     # never applied (the inline apply died): stored only, and due
     with db.unit_of_work() as session:
-        stuck, created = store(session, new_event("evt-stuck", external_id="STUCK"))
+        stuck_id, created = store(session, new_event("evt-stuck", external_id="STUCK"))
         assert created
-        stuck_id = stuck.id
     set_next_attempt(db, stuck_id, timedelta(minutes=-1))
     # failed, and its retry is due
     due_failed = flows.receive(db, broken, new_event("evt-due", external_id="DUE"), actor="test").inbox_id
@@ -269,8 +271,7 @@ def test_an_event_for_an_unconfigured_provider_is_not_retried_on_every_worker_pa
     db: Database, providers: Providers
 ) -> None:
     with db.unit_of_work() as session:
-        orphan, _ = store(session, dataclasses.replace(new_event("evt-acme"), provider="acme", source="sync"))
-        orphan_id = orphan.id
+        orphan_id, _ = store(session, dataclasses.replace(new_event("evt-acme"), provider="acme", source="sync"))
     set_next_attempt(db, orphan_id, timedelta(seconds=-1))
 
     flows.process_due(db, providers)
@@ -281,3 +282,62 @@ def test_an_event_for_an_unconfigured_provider_is_not_retried_on_every_worker_pa
     assert "acme" in row.error
     with db.unit_of_work(write=False) as session:
         assert orphan_id not in due_event_ids(session, now=utcnow(), limit=50)
+
+
+class FlakyDatabaseMapper(ManualProvider):
+    """Fails once the way a deadlock or a lost connection does, then maps normally."""
+
+    failures = 1
+
+    def map(self, payload: Any) -> BookingEvent:
+        if FlakyDatabaseMapper.failures:
+            FlakyDatabaseMapper.failures -= 1
+            raise OperationalError("UPDATE bookings …", {}, Exception("deadlock detected"))
+        return super().map(payload)
+
+
+def test_a_database_error_in_the_one_transaction_apply_stores_first_and_applies_again(db: Database) -> None:
+    make_property(db)
+    FlakyDatabaseMapper.failures = 1
+    flaky = Providers([FlakyDatabaseMapper(AccountConfig(id=None, provider="manual", name="test"))])
+
+    receipt = flows.receive(db, flaky, new_event("evt-flaky"), actor="test")
+
+    assert receipt.status == InboxStatus.processed and receipt.outcome == "created"
+    row = inbox_row(db, receipt.inbox_id)
+    assert row.attempts == 1 and row.booking_id == receipt.booking_id
+    with db.unit_of_work(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(InboxEvent)) == 1
+        assert session.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+class CallingProvider(ManualProvider):
+    """Completes each payload through an API (a stand-in for Guesty's v2 events, which carry ids only)."""
+
+    def __init__(self, config: AccountConfig, db: Database) -> None:
+        super().__init__(config)
+        self.db = db
+        self.stored_at_call: list[int] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            with db.unit_of_work(write=False) as session:  # what is committed while the call is made
+                self.stored_at_call.append(session.scalar(select(func.count()).select_from(InboxEvent)) or 0)
+            return httpx.Response(200, json={"guest_count": 6})
+
+        self.client = ApiClient("https://api.example", options=HttpOptions(transport=httpx.MockTransport(answer)))
+
+    def enrich(self, payload: Any) -> Any:
+        return {**payload, **self.client.get_json("/reservation")}
+
+
+def test_a_payload_completed_through_an_api_is_committed_before_the_call(db: Database) -> None:
+    make_property(db)
+    provider = CallingProvider(AccountConfig(id=None, provider="manual", name="test"), db)
+
+    receipt = flows.receive(db, Providers([provider]), new_event("evt-calls"), actor="test")
+
+    assert receipt.outcome == "created"
+    assert provider.stored_at_call == [1]  # one call, made with the raw event already stored
+    with db.unit_of_work(write=False) as session:
+        booking = session.get(Booking, receipt.booking_id)
+        assert booking is not None and booking.guest_count == 6

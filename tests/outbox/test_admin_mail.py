@@ -43,7 +43,10 @@ def add(
 ) -> int:
     with db.unit_of_work() as session:
         payload = payload or {"subject": f"Subject {key}", "text": f"Text {key}", "html": HTML_BODY}
-        row = enqueue(session, dedupe_key=key, channel="email", topic=topic, recipient=recipient, payload=payload)
+        message_id = enqueue(
+            session, dedupe_key=key, channel="email", topic=topic, recipient=recipient, payload=payload
+        )
+        row = session.get(OutboxMessage, message_id)
         assert row is not None
         row.status, row.attempts, row.last_error = status, attempts, error
         if status == OutboxStatus.sent:

@@ -48,8 +48,9 @@ def refusing() -> Iterator[tuple[MailServer, SmtpSender]]:
 
 def add(db: Database, key: str, *, subject: str = "Your stay at Beach Condo 123", attempts: int = 0) -> int:
     with db.unit_of_work() as session:
-        row = enqueue(session, dedupe_key=key, channel="email", topic="guest.welcome", recipient=GUEST,
+        message_id = enqueue(session, dedupe_key=key, channel="email", topic="guest.welcome", recipient=GUEST,
                       payload={"subject": subject, "text": "Welcome"})  # fmt: skip
+        row = session.get(OutboxMessage, message_id)
         assert row is not None
         row.attempts = attempts
         return row.id

@@ -131,10 +131,10 @@ def rows(db: Database) -> list[OutboxMessage]:
 
 def add_message(db: Database, key: str, *, channel: str = "email", recipient: str = ADMIN_EMAIL) -> int:
     with db.unit_of_work() as session:
-        row = enqueue(session, dedupe_key=key, channel=channel, topic="test", recipient=recipient,
+        message_id = enqueue(session, dedupe_key=key, channel=channel, topic="test", recipient=recipient,
                       payload={"subject": f"Test {key}", "text": "Hello"})  # fmt: skip
-        assert row is not None
-        return row.id
+        assert message_id is not None
+        return message_id
 
 
 def test_new_booking_mails_the_owner_and_the_admin_once(db: Database, people: dict[str, int], smtp: Any) -> None:

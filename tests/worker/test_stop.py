@@ -37,10 +37,11 @@ def add_messages(db: Database, count: int) -> list[int]:
     ids = []
     with db.unit_of_work() as session:
         for n in range(count):
-            row = enqueue(session, dedupe_key=f"m{n}", channel="email", topic="test", recipient=f"guest{n}@example.com",
+            message_id = enqueue(session, dedupe_key=f"m{n}", channel="email", topic="test",
+                                 recipient=f"guest{n}@example.com",
                           payload={"subject": f"Message {n}", "text": "Hello"})  # fmt: skip
-            assert row is not None
-            ids.append(row.id)
+            assert message_id is not None
+            ids.append(message_id)
     return ids
 
 

@@ -42,6 +42,7 @@ class Providers:
         self.http = http or HttpOptions()
         self._lock = threading.Lock()
         self._instances: dict[int, tuple[Any, Provider]] = {}
+        self._checked_at: dict[int, float] = {}  # when each instance was last compared with its stored row
         self._loaded_at = 0.0
         self._by_provider: dict[str, list[int]] = {}
 
@@ -58,6 +59,10 @@ class Providers:
             vault=Vault(settings),
             http=http or HttpOptions(timeout=settings.http_timeout_seconds),
         )
+
+    def is_builtin(self, name: str) -> bool:
+        """A source configured by settings (the generic webhook, manual entry, iCal): no database lookup needed."""
+        return name in self._builtins
 
     def webhook_candidates(self, name: str) -> list[Provider]:
         """Everything that may have signed a webhook for `name`: the built-in one, or each enabled connection."""
@@ -109,11 +114,15 @@ class Providers:
     def _instance(self, account_id: int) -> Provider:
         if self._db is None or self._vault is None:
             raise NotFound(f"provider connection {account_id} is not available in this process")
+        cached = self._instances.get(account_id)
+        if cached is not None and time.monotonic() - self._checked_at.get(account_id, 0.0) < _ACCOUNT_CACHE_SECONDS:
+            return cached[1]  # as fresh as the list of connections; spares a query per webhook and synced event
         with self._db.unit_of_work(write=False) as session:
             row = accounts.get_account(session, account_id)
             fingerprint = (row.credentials_encrypted, tuple(sorted((row.options or {}).items())))
             cached = self._instances.get(account_id)
             if cached is not None and cached[0] == fingerprint:
+                self._checked_at[account_id] = time.monotonic()
                 return cached[1]
             config = accounts.to_config(row, self._vault)
         cls = provider_class(config.provider)
@@ -127,6 +136,7 @@ class Providers:
         with self._lock:
             old = self._instances.get(account_id)
             self._instances[account_id] = (fingerprint, instance)
+            self._checked_at[account_id] = time.monotonic()
         if old is not None:
             old[1].close()
         return instance

@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from luxserv.core import errors
 
@@ -96,6 +97,12 @@ async def _out_of_range(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body("a number in the request is out of range (no such record)"), status_code=404)
 
 
+async def _client_gone(request: Request, error: Exception) -> Response:
+    """The sender hung up before its body arrived (it timed out, say): nothing was stored, and no one listens."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return JSONResponse(error_body("internal error; it has been logged"), status_code=500)
@@ -106,5 +113,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)  # SQLite: beyond 64 bits
-    app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL: beyond the column's integer type
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # PostgreSQL: beyond the column's integer type
     app.add_exception_handler(Exception, _unexpected)

@@ -9,28 +9,27 @@ Answers (JSON):
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from luxserv.core.database import Database
 from luxserv.core.errors import LuxServError, PayloadTooLarge
+from luxserv.core.settings import Settings
 from luxserv.inbox import flows
 from luxserv.inbox.models import InboxStatus
 from luxserv.inbox.service import NewEvent
 from luxserv.integrations.base import InboundRequest, Provider, SignatureInvalid, decode_json
 from luxserv.integrations.registry import Providers
-from luxserv.web.deps import DatabaseDep, ProvidersDep, SettingsDep
 from luxserv.web.errors import error_body
 
 router = APIRouter(tags=["webhooks"])
 
 
-async def read_limited_body(request: Request, settings: SettingsDep) -> bytes:
-    """The raw body, refusing more than LUXSERV_WEBHOOK_MAX_BYTES without reading it all."""
-    limit = settings.webhook_max_bytes
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes (LUXSERV_WEBHOOK_MAX_BYTES) without reading it all."""
     declared = request.headers.get("content-length")
     if declared and declared.isdecimal() and int(declared) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
@@ -40,9 +39,6 @@ async def read_limited_body(request: Request, settings: SettingsDep) -> bytes:
         if len(chunks) > limit:
             raise PayloadTooLarge(f"body is larger than {limit} bytes")
     return bytes(chunks)
-
-
-RawBody = Annotated[bytes, Depends(read_limited_body)]
 
 
 def _is_json(content_type: str) -> bool:
@@ -74,14 +70,22 @@ def _answer(receipt: flows.Receipt) -> JSONResponse:
     return JSONResponse({"status": "success", **body})
 
 
-async def receive_webhook(
-    provider_name: str, request: Request, body: bytes, db: Database, providers: Providers
-) -> JSONResponse:
+async def receive_webhook(provider_name: str, request: Request) -> JSONResponse:
+    """Webhook routes take only the request and read the app's state themselves: this is the busiest path, and
+    FastAPI's dependency resolution would cost more than everything else it does before the database."""
+    state = request.app.state
+    settings: Settings = state.settings
+    db: Database = state.db
+    providers: Providers = state.providers
+    body = await read_limited_body(request, settings.webhook_max_bytes)
     if not _is_json(request.headers.get("content-type", "")):
         return JSONResponse(error_body("send the body as application/json", "content-type"), status_code=415)
     headers = {k.lower(): v for k, v in request.headers.items()}
     inbound = InboundRequest(body=body, headers=headers)
-    candidates = await run_in_threadpool(providers.webhook_candidates, provider_name)
+    if providers.is_builtin(provider_name):
+        candidates = providers.webhook_candidates(provider_name)
+    else:  # stored connections: may read the database
+        candidates = await run_in_threadpool(providers.webhook_candidates, provider_name)
     if not candidates:
         return JSONResponse(error_body(f"no {provider_name} connection is configured", "provider"), status_code=404)
     provider = _verified(candidates, inbound)
@@ -124,9 +128,9 @@ def _refusal(candidates: list[Provider], inbound: InboundRequest) -> str:
 
 
 @router.post("/webhooks/generic", operation_id="webhook_generic", summary="Generic booking webhook")
-async def generic_webhook(request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep) -> JSONResponse:
+async def generic_webhook(request: Request) -> JSONResponse:
     """A booking event in the flat or nested generic shape (see README), signed with LUXSERV_WEBHOOK_SECRET."""
-    return await receive_webhook("generic", request, body, db, providers)
+    return await receive_webhook("generic", request)
 
 
 @router.post(
@@ -134,11 +138,9 @@ async def generic_webhook(request: Request, body: RawBody, db: DatabaseDep, prov
     operation_id="webhook_booking_created",
     summary="Generic booking webhook (alias)",
 )
-async def booking_created_webhook(
-    request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep
-) -> JSONResponse:
+async def booking_created_webhook(request: Request) -> JSONResponse:
     """The same as /webhooks/generic; kept for senders configured with this path."""
-    return await receive_webhook("generic", request, body, db, providers)
+    return await receive_webhook("generic", request)
 
 
 @router.post(
@@ -146,11 +148,9 @@ async def booking_created_webhook(
     operation_id="webhook_provider",
     summary="Channel-manager webhook (guesty, ownerrez, hostaway, airbnb)",
 )
-async def provider_webhook(
-    provider_name: str, request: Request, body: RawBody, db: DatabaseDep, providers: ProvidersDep
-) -> JSONResponse:
+async def provider_webhook(provider_name: str, request: Request) -> JSONResponse:
     """A channel manager's own webhook, verified as that provider documents (see README, "Connecting providers").
 
     Only the named provider's secrets or credentials are tried: a delivery signed for another provider is 401.
     """
-    return await receive_webhook(provider_name, request, body, db, providers)
+    return await receive_webhook(provider_name, request)

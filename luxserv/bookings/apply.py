@@ -22,6 +22,7 @@ from luxserv.audit.service import record
 from luxserv.bookings.conflicts import alert_overlaps
 from luxserv.bookings.models import Booking, BookingMessage, BookingStatus
 from luxserv.core.clock import utcnow
+from luxserv.core.database import race_savepoint
 from luxserv.core.errors import EventRejected
 from luxserv.guests.service import upsert_from_booking
 from luxserv.integrations.base import BookingEvent, EventKind, MessageEvent
@@ -178,10 +179,11 @@ def _find(session: Session, provider: str, external_id: str) -> Booking | None:
 def _create(session: Session, event: BookingEvent, prop_id: int | None, actor: str) -> Booking | None:
     """Insert guest (if new) and booking in one savepoint; None if the booking was inserted concurrently.
 
-    The savepoint matters: losing the race must not leave behind a guest profile made for this booking.
+    The savepoint matters on PostgreSQL: losing the race must not leave behind a guest profile made for this
+    booking (SQLite's single writer rules the race out; see `race_savepoint`).
     """
     try:
-        with session.begin_nested():
+        with race_savepoint(session):
             guest = upsert_from_booking(session, event.guest)
             booking = Booking(
                 provider=event.provider,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def race_savepoint(session: Session) -> AbstractContextManager[Any]:
+    """A savepoint around an insert that a concurrent transaction may beat to the same unique key.
+
+    On PostgreSQL the loser's IntegrityError then undoes only that insert. On SQLite there is no race to lose:
+    a write transaction takes the database's single writer lock at its first statement (BEGIN IMMEDIATE), so
+    no other transaction can insert meanwhile, and the savepoint would be two statements for nothing.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return nullcontext()
+    return session.begin_nested()
 
 
 def insert_once(session: Session, model: type[Base], key: Sequence[str], values: dict[str, Any]) -> int | None:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from luxserv.core.database import race_savepoint
 from luxserv.core.errors import NotFound
 from luxserv.guests.models import Guest
 from luxserv.integrations.base import GuestInfo
@@ -39,7 +40,7 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
 def _insert(session: Session, guest: Guest) -> Guest:
     # Two events for one new guest may race: the loser finds the winner's row instead of failing.
     try:
-        with session.begin_nested():
+        with race_savepoint(session):
             session.add(guest)
             session.flush()
     except IntegrityError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor:
             with db.unit_of_work() as session:
                 inbox_id, created = service.store(session, new)
                 if created:
-                    return _apply_new(session, inbox_id, prepared, actor=actor)
+                    return _apply_new(session, inbox_id, new.event_id, prepared, actor=actor)
         except DBAPIError as error:
             log.warning(
                 "event %s/%s: one-transaction apply failed, storing first: %s", new.provider, new.event_id, error
@@ -81,19 +82,56 @@ def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor:
     return _apply(db, inbox_id, prepared, actor=actor)
 
 
-def _apply_new(session: Session, inbox_id: int, prepared: _Prepared, *, actor: str) -> Receipt:
+def receive_many(db: Database, providers: Providers, news: Sequence[service.NewEvent], *, actor: str) -> list[Receipt]:
+    """`receive` for a batch (a sync's page): the events that need no API call commit together, in one transaction.
+
+    Each event is still stored and applied on its own savepoint, so one that fails is recorded as failed without
+    touching the others. If the batch's transaction hits a database error, every event goes through `receive`
+    alone. The order of the receipts is the order of `news`.
+    """
+    prepared = [_prepare(providers, new.provider, new.account_id, new.body, offline=True) for new in news]
+    receipts: dict[int, Receipt] = {}
+    together = [n for n, ready in enumerate(prepared) if not ready.needs_call and ready.error is None]
+    if len(together) > 1:
+        duplicates: list[tuple[int, int]] = []
+        try:
+            with db.unit_of_work() as session:
+                for n in together:
+                    inbox_id, created = service.store(session, news[n])
+                    if created:
+                        receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actor)
+                    else:
+                        duplicates.append((n, inbox_id))
+        except DBAPIError as error:
+            log.warning("a batch of %d events failed to apply together, applying one by one: %s", len(news), error)
+            receipts.clear()
+        else:
+            for n, inbox_id in duplicates:
+                receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
+    return [receipts[n] if n in receipts else receive(db, providers, new, actor=actor) for n, new in enumerate(news)]
+
+
+def _apply_new(session: Session, inbox_id: int, event_id: str, prepared: _Prepared, *, actor: str) -> Receipt:
     """Apply an event stored in this transaction; an error other than the database's is recorded on it."""
-    event = session.get(InboxEvent, inbox_id)
-    assert event is not None
     try:
-        result = service.process(session, event, prepared.provider, prepared.payload, actor=actor,
-                                 refusal=prepared.refusal)  # fmt: skip
+        done = service.apply_payload(session, prepared.provider, prepared.payload, actor=actor,
+                                     refusal=prepared.refusal)  # fmt: skip
     except DBAPIError:
         raise
     except Exception as error:  # a bug or bad data: the raw event is kept as failed, for the worker and admins
         log.error("inbox event %s failed: %s", inbox_id, error, exc_info=error)
         return _receipt(service.record_failure(session, inbox_id, error))
-    return _receipt(event, outcome=result.outcome if result else None)
+    service.finish(session, inbox_id, done)
+    return Receipt(
+        inbox_id=inbox_id,
+        event_id=event_id,
+        status=done.status,
+        duplicate=False,
+        booking_id=done.result.booking.id if done.result else None,
+        outcome=done.result.outcome.value if done.result else None,
+        error=done.error,
+        error_field=done.error_field,
+    )
 
 
 def process(

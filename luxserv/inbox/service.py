@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
@@ -57,20 +57,23 @@ def store(session: Session, new: NewEvent) -> tuple[int, bool]:
     return existing, False
 
 
-def process(
-    session: Session,
-    event: InboxEvent,
-    provider: Provider | None,
-    payload: Any,
-    *,
-    actor: str,
-    refusal: LuxServError | None = None,
-) -> ApplyResult | None:
-    """Map and apply a decoded (and enriched) payload in the caller's transaction; record the outcome on the event.
+@dataclass(frozen=True)
+class Processed:
+    """How applying an event ended, as recorded on its inbox row."""
 
-    `refusal` is a rejection or skip found while preparing the payload. A rejection is recorded as `rejected`,
-    a skip as `ignored`, and both return None; any other error propagates so the caller can roll back and
-    call `record_failure`.
+    status: InboxStatus
+    error: str = ""
+    error_field: str | None = None
+    result: ApplyResult | None = None
+
+
+def apply_payload(
+    session: Session, provider: Provider | None, payload: Any, *, actor: str, refusal: LuxServError | None = None
+) -> Processed:
+    """Map and apply a decoded (and enriched) payload in the caller's transaction, on a savepoint.
+
+    `refusal` is a rejection or skip found while preparing the payload. A rejection ends as `rejected`, a skip
+    as `ignored`; any other error propagates (with the savepoint rolled back) so the caller can record a failure.
     """
     try:
         if refusal is not None:
@@ -80,26 +83,51 @@ def process(
             result = apply(session, provider.map(payload), actor=actor)
     except (EventRejected, EventSkipped) as error:
         rejected = isinstance(error, EventRejected)
-        _finish(event, InboxStatus.rejected if rejected else InboxStatus.ignored, error.message)
-        event.error_field = error.field if rejected else None
-        return None
-    stale = result.outcome == Outcome.stale
-    _finish(
-        event,
-        InboxStatus.ignored if stale else InboxStatus.processed,
-        "older than the stored booking; nothing changed" if stale else "",
-    )
-    event.booking_id = result.booking.id
-    return result
+        return Processed(
+            InboxStatus.rejected if rejected else InboxStatus.ignored,
+            error.message,
+            error.field if rejected else None,
+        )
+    if result.outcome == Outcome.stale:
+        return Processed(InboxStatus.ignored, "older than the stored booking; nothing changed", result=result)
+    return Processed(InboxStatus.processed, result=result)
 
 
-def _finish(event: InboxEvent, status: InboxStatus, error: str) -> None:
-    event.status = status
-    event.error = error
-    event.error_field = None
+def process(
+    session: Session,
+    event: InboxEvent,
+    provider: Provider | None,
+    payload: Any,
+    *,
+    actor: str,
+    refusal: LuxServError | None = None,
+) -> ApplyResult | None:
+    """`apply_payload`, with the outcome recorded on the (loaded, locked) event; None for a rejection or skip."""
+    done = apply_payload(session, provider, payload, actor=actor, refusal=refusal)
+    event.status = done.status
+    event.error = done.error
+    event.error_field = done.error_field
     event.processed_at = utcnow()
     event.next_attempt_at = None
     event.attempts += 1
+    if done.result is not None:
+        event.booking_id = done.result.booking.id
+    return done.result
+
+
+def finish(session: Session, inbox_id: int, done: Processed) -> None:
+    """Record how applying ended on an event stored in this transaction, without loading its row."""
+    values: dict[str, Any] = {
+        "status": done.status,
+        "error": done.error,
+        "error_field": done.error_field,
+        "processed_at": utcnow(),
+        "next_attempt_at": None,
+        "attempts": InboxEvent.attempts + 1,
+    }
+    if done.result is not None:
+        values["booking_id"] = done.result.booking.id
+    session.execute(update(InboxEvent).where(InboxEvent.id == inbox_id).values(values))
 
 
 def record_failure(session: Session, event_id: int, error: BaseException) -> InboxEvent:

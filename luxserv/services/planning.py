@@ -160,7 +160,7 @@ def _cancelled_by_planning(request: ServiceRequest) -> bool:
 
 
 def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str) -> list[ServiceRequest]:
-    """Insert the requests and their first history entries: one statement each (batched where the database can)."""
+    """Insert the requests and their first history entries: one statement each."""
     if not wanted:
         return []
     assert booking.property_id is not None
@@ -171,9 +171,9 @@ def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str
          "created_by": actor}
         for intent in wanted
     ]  # fmt: skip
-    created = list(
-        session.scalars(insert(ServiceRequest).returning(ServiceRequest, sort_by_parameter_order=True), rows)
-    )
+    # One multi-row INSERT … RETURNING. Its rows may come back in any order; a booking has one request per rule.
+    by_rule = {r.rule_id: r for r in session.scalars(insert(ServiceRequest).returning(ServiceRequest), rows)}
+    created = [by_rule[intent.rule.id] for intent in wanted]
     history = [
         {"request_id": request.id, "actor": actor, "from_status": None, "to_status": RequestStatus.scheduled.value,
          "note": f"planned by rule {intent.rule.key}"}

@@ -341,3 +341,52 @@ def test_a_payload_completed_through_an_api_is_committed_before_the_call(db: Dat
     with db.unit_of_work(write=False) as session:
         booking = session.get(Booking, receipt.booking_id)
         assert booking is not None and booking.guest_count == 6
+
+
+class PickyMapper(ManualProvider):
+    """Fails on one reservation only, the way bad data would."""
+
+    def map(self, payload: Any) -> BookingEvent:
+        if payload["external_id"] == "MAN-BAD":
+            raise RuntimeError("cannot read this one")
+        return super().map(payload)
+
+
+def test_a_batch_applies_together_and_keeps_a_failing_event_apart(db: Database) -> None:
+    make_property(db)
+    picky = Providers([PickyMapper(AccountConfig(id=None, provider="manual", name="test"))])
+    batch = [
+        new_event("evt-a", external_id="MAN-A"),
+        new_event("evt-bad", external_id="MAN-BAD"),
+        new_event("evt-a", external_id="MAN-A"),  # delivered twice in one page
+        new_event("evt-c", external_id="MAN-C", check_in="2026-07-01", check_out="2026-07-05"),
+    ]
+
+    receipts = flows.receive_many(db, picky, batch, actor="test")
+
+    assert [r.event_id for r in receipts] == ["evt-a", "evt-bad", "evt-a", "evt-c"]
+    assert [r.status for r in receipts] == [
+        InboxStatus.processed, InboxStatus.failed, InboxStatus.processed, InboxStatus.processed,
+    ]  # fmt: skip
+    assert [r.duplicate for r in receipts] == [False, False, True, False]
+    assert receipts[2].inbox_id == receipts[0].inbox_id and receipts[2].booking_id == receipts[0].booking_id
+    assert "cannot read this one" in receipts[1].error
+    failed = inbox_row(db, receipts[1].inbox_id)
+    assert failed.status == InboxStatus.failed and failed.attempts == 1 and failed.next_attempt_at is not None
+    assert count(db, InboxEvent) == 3
+    with db.unit_of_work(write=False) as session:
+        assert sorted(session.scalars(select(Booking.external_id))) == ["MAN-A", "MAN-C"]
+
+
+def test_a_database_error_in_a_batch_applies_each_event_alone(db: Database) -> None:
+    make_property(db)
+    FlakyDatabaseMapper.failures = 1
+    flaky = Providers([FlakyDatabaseMapper(AccountConfig(id=None, provider="manual", name="test"))])
+    batch = [new_event(f"evt-{n}", external_id=f"MAN-{n}", check_in=f"2026-0{n + 6}-01",
+                       check_out=f"2026-0{n + 6}-05") for n in range(3)]  # fmt: skip
+
+    receipts = flows.receive_many(db, flaky, batch, actor="test")
+
+    assert [r.outcome for r in receipts] == ["created", "created", "created"]
+    assert count(db, InboxEvent) == 3 and count(db, Booking) == 3
+    assert all(inbox_row(db, r.inbox_id).attempts == 1 for r in receipts)

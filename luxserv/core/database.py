@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -139,6 +139,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_MEMO = "luxserv_memo"
+T = TypeVar("T")
+
+
+def remember_reads(session: Session) -> None:
+    """Let `memo` keep what it reads for the rest of this session's transaction (a batch of events, say)."""
+    session.info[_MEMO] = {}
+
+
+def memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered for the rest of the transaction if the session opted in with `remember_reads`.
+
+    Only for reads that nothing in that transaction changes, such as a property's rules while a sync applies a
+    page of reservations. Without the opt-in, every call computes (an admin's edit is seen at once).
+    """
+    store = session.info.get(_MEMO)
+    if store is None:
+        return compute()
+    if key not in store:
+        store[key] = compute()
+    return cast(T, store[key])
 
 
 def race_savepoint(session: Session) -> AbstractContextManager[Any]:

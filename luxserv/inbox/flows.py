@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from luxserv.bookings.apply import Outcome
 from luxserv.bookings.models import Booking
 from luxserv.core.clock import utcnow
-from luxserv.core.database import Database
+from luxserv.core.database import Database, remember_reads
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
@@ -96,6 +96,7 @@ def receive_many(db: Database, providers: Providers, news: Sequence[service.NewE
         duplicates: list[tuple[int, int]] = []
         try:
             with db.unit_of_work() as session:
+                remember_reads(session)  # rules and listing matches: read once per batch
                 for n in together:
                     inbox_id, created = service.store(session, news[n])
                     if created:

@@ -8,6 +8,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from luxserv.core.database import memo
 from luxserv.integrations.base import ListingRef
 from luxserv.properties.models import ChannelListing, Property, PropertyAlias
 
@@ -68,6 +69,16 @@ def link_listing(session: Session, prop: Property, provider: str, listing_id: st
 
 def match_property(session: Session, provider: str, listing: ListingRef) -> Property | None:
     """The property this listing reference points at, or None (the booking will be kept unplaced)."""
+    key = ("match_property", provider, listing.property_id, listing.listing_id, listing.name, listing.address)
+    property_id = memo(session, key, lambda: _id_of(_match(session, provider, listing)))
+    return session.get(Property, property_id) if property_id is not None else None
+
+
+def _id_of(prop: Property | None) -> int | None:
+    return prop.id if prop is not None else None
+
+
+def _match(session: Session, provider: str, listing: ListingRef) -> Property | None:
     if listing.property_id is not None:
         return session.get(Property, listing.property_id)
     if listing.listing_id:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from luxserv.bookings.models import Booking, BookingStatus
 from luxserv.core.clock import utcnow
+from luxserv.core.database import memo
 from luxserv.properties.models import Property
 from luxserv.services.keywords import mentions, parse_keywords
 from luxserv.services.models import (
@@ -52,6 +53,10 @@ class Intent:
 
 def rules_for(session: Session, property_id: int) -> list[AutomationRule]:
     """Rules in force at a property: enabled ones unless switched off there, plus ones switched on there."""
+    return memo(session, ("rules_for", property_id), lambda: _rules_for(session, property_id))
+
+
+def _rules_for(session: Session, property_id: int) -> list[AutomationRule]:
     here = session.execute(
         select(AutomationRule, PropertyRuleSetting.enabled)
         .join(ServiceType, ServiceType.id == AutomationRule.service_type_id)

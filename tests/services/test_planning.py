@@ -14,7 +14,7 @@ from luxserv.bookings.apply import apply
 from luxserv.bookings.models import Booking
 from luxserv.bookings.service import place
 from luxserv.core.clock import utcnow
-from luxserv.core.database import Database
+from luxserv.core.database import Database, remember_reads
 from luxserv.integrations.base import BookingEvent, EventKind, GuestInfo, ListingRef
 from luxserv.services import catalog
 from luxserv.services.models import (
@@ -25,7 +25,7 @@ from luxserv.services.models import (
     ServiceRequestChange,
     ServiceType,
 )
-from luxserv.services.planning import plan
+from luxserv.services.planning import plan, rules_for
 from luxserv.services.replan import Action, apply_replan, preview
 from tests.factories import make_owner, make_property
 
@@ -349,3 +349,19 @@ def test_a_request_a_person_cancelled_stays_cancelled_when_the_booking_moves(db:
     send(db, kind=EventKind.updated, check_in=date(2026, 6, 20), check_out=date(2026, 6, 27))
 
     assert days(db, booking_id)[GROCERY] == (CANCELLED, date(2026, 6, 13))
+
+
+def test_rules_are_read_once_per_batch_and_afresh_otherwise(db: Database, condo: int) -> None:
+    with db.unit_of_work() as session:
+        before = {rule.key for rule in rules_for(session, condo)}
+        grocery = session.scalars(select(AutomationRule).where(AutomationRule.key.like("grocery%"))).first()
+        assert grocery is not None and grocery.key in before
+        grocery.enabled = False
+        session.flush()
+        assert grocery.key not in {rule.key for rule in rules_for(session, condo)}  # an edit is seen at once
+
+    with db.unit_of_work() as session:
+        remember_reads(session)  # what a sync's batch does
+        first = rules_for(session, condo)
+        session.execute(AutomationRule.__table__.update().values(enabled=True))
+        assert rules_for(session, condo) is first  # the same answer for the whole batch, from memory

@@ -42,6 +42,8 @@ MAX_DELAY_SECONDS = 6 * 3600.0
 DEAD_TOPIC = "outbox.dead"
 RETRIED_ACTION = "outbox_message.retried"
 _ERROR_LIMIT = 2000
+# Sent messages are recorded together at the end of a pass, or after this long (a slow SMTP server).
+_RECORD_EVERY_SECONDS = 1.0
 _SUBJECT_LIMIT = 250
 
 
@@ -129,14 +131,29 @@ def deliver_due(
     started = time.monotonic()
     batch = claim(db, now=now, limit=limit, lease_seconds=lease_seconds)
     tried = 0
+    sent: list[int] = []  # recorded together: one transaction (one disk flush) for many e-mails
+    recorded_at = time.monotonic()
+
+    def record_sent() -> None:
+        nonlocal recorded_at
+        if sent:
+            try:
+                _record_sent(db, sent)
+            except Exception:
+                log.exception("outbox: could not record %s sent messages; their lease will expire", len(sent))
+            sent.clear()
+        recorded_at = time.monotonic()
+
     for index, message in enumerate(batch.messages):
         rest = batch.messages[index:]
         if stop is not None and stop.is_set():
+            record_sent()
             released = release(db, rest, lease_until=batch.lease_until)
             stop.handed_back(released)
             log.info("outbox: stopping; released %s of %s unsent messages", released, len(rest))
             break
         if time.monotonic() - started >= lease_seconds:
+            record_sent()
             released = release(db, rest, lease_until=batch.lease_until)
             log.warning("outbox: the %.0fs lease ran out with %s messages unsent (%s released); "
                         "raise LUXSERV_OUTBOX_LEASE_SECONDS", lease_seconds, len(rest), released)  # fmt: skip
@@ -147,11 +164,34 @@ def deliver_due(
         except Exception as failure:  # a bug in a sender is a failure of this message, not of the pass
             error = failure
         tried += 1
+        if error is None:
+            sent.append(message.id)
+            if time.monotonic() - recorded_at >= _RECORD_EVERY_SECONDS:
+                record_sent()
+            continue
         try:
             _record(db, message, error, now=now)
         except Exception:
             log.exception("outbox %s: could not record the delivery result; the lease will expire", message.id)
+    record_sent()
     return tried
+
+
+def _record_sent(db: Database, ids: list[int]) -> None:
+    """Mark delivered messages sent. A crash before this resends them, with the same Message-ID (at least once)."""
+    with db.unit_of_work() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.pending)
+            .values(
+                status=OutboxStatus.sent,
+                sent_at=utcnow(),
+                last_error="",
+                locked_until=None,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _record(db: Database, message: Outgoing, error: BaseException | None, *, now: datetime) -> None:

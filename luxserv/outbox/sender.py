@@ -15,8 +15,13 @@ import ssl
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,6 +65,34 @@ def one_line(value: str) -> str:
     return _LINE_BREAKS.sub(" ", value).strip()
 
 
+# Bodies go as UTF-8 in 8 bits (7 when ASCII), readable in any mail source view; see `_part` for long lines.
+_UTF8_8BIT = Charset("utf-8")
+_UTF8_8BIT.body_encoding = None  # type: ignore[assignment]  # None: 7 or 8 bits, as the docs allow
+_UTF8_8BIT.header_encoding = QP
+_MAX_LINE = 998  # RFC 5322: longer lines need an encoding (base64)
+
+
+def _part(body: str, subtype: str) -> Message:
+    if any(len(line.encode()) > _MAX_LINE for line in body.splitlines()):
+        return MIMEText(body, subtype, "utf-8")  # base64
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(body, _UTF8_8BIT)
+    return part
+
+
+def _header(value: str, name: str = "Subject") -> str:
+    """A header value, encoded (RFC 2047) only when it is not ASCII."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
+
+
+def _address(value: str) -> str:
+    """`Name <address>` with a non-ASCII name encoded; an ASCII value is left exactly as given."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if address else _header(value, "To")
+
+
 def message_id(outbox_id: int) -> str:
     """Stable per outbox row, so a resend after a crash (at least once) is recognisable as the same e-mail."""
     return f"<outbox-{outbox_id}@luxserv>"
@@ -71,7 +104,7 @@ class EmailSender(abc.ABC):
     def __init__(self, mail_from: str) -> None:
         self.mail_from = one_line(mail_from)
 
-    def compose(self, message: Outgoing) -> EmailMessage:
+    def compose(self, message: Outgoing) -> Message:
         payload = message.payload
         subject = payload.get("subject")
         text = payload.get("text")
@@ -80,17 +113,22 @@ class EmailSender(abc.ABC):
         recipient = one_line(message.recipient)
         if "@" not in parseaddr(recipient)[1]:
             raise PermanentFailure(f"outbox {message.id}: not an e-mail address: {recipient!r}")
-        mail = EmailMessage()
-        mail["From"] = self.mail_from
-        mail["To"] = recipient
-        mail["Subject"] = one_line(subject)
+        # The standard library's compat32 MIME classes: a third of the CPU of `EmailMessage` for the same message,
+        # and the in-process worker composes three e-mails for every new booking.
+        html = payload.get("html")
+        mail: Message
+        if isinstance(html, str) and html:
+            mail = MIMEMultipart("alternative")
+            mail.attach(_part(text, "plain"))
+            mail.attach(_part(html, "html"))
+        else:
+            mail = _part(text, "plain")
+        mail["From"] = _address(self.mail_from)
+        mail["To"] = _address(recipient)
+        mail["Subject"] = _header(one_line(subject))
         mail["Date"] = formatdate(utcnow().timestamp(), usegmt=True)
         mail["Message-ID"] = message_id(message.id)
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(text)
-        html = payload.get("html")
-        if isinstance(html, str) and html:
-            mail.add_alternative(html, subtype="html")
         return mail
 
     def send(self, message: Outgoing) -> None:
@@ -99,7 +137,7 @@ class EmailSender(abc.ABC):
         self.deliver(self.compose(message), parseaddr(one_line(message.recipient))[1])
 
     @abc.abstractmethod
-    def deliver(self, mail: EmailMessage, recipient: str) -> None: ...
+    def deliver(self, mail: Message, recipient: str) -> None: ...
 
 
 class SmtpSender(EmailSender):
@@ -124,7 +162,7 @@ class SmtpSender(EmailSender):
         self.username, self.password, self.timeout = username, password, timeout
         self.ssl_context = ssl_context
 
-    def deliver(self, mail: EmailMessage, recipient: str) -> None:
+    def deliver(self, mail: Message, recipient: str) -> None:
         envelope_from = parseaddr(self.mail_from)[1] or self.mail_from
         try:
             with self._connect() as smtp:
@@ -166,7 +204,7 @@ class FolderSender(EmailSender):
         super().__init__(mail_from)
         self.folder = folder
 
-    def deliver(self, mail: EmailMessage, recipient: str) -> None:
+    def deliver(self, mail: Message, recipient: str) -> None:
         outbox_id = str(mail["Message-ID"]).strip("<>").split("@", 1)[0]
         name = f"{utcnow():%Y%m%dT%H%M%S%f}-{outbox_id}.eml"
         try:

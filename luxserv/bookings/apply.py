@@ -295,8 +295,7 @@ def _after_change(
     if moved:
         extend_codes(session, booking)  # the guest's portal link lasts until the new check-out
     if new and booking.status != BookingStatus.cancelled:
-        notifications.booking_created(session, booking, planned=planned)
-        notifications.send_welcome(session, booking, new=True)
+        notifications.new_booking(session, booking, planned=planned)  # owner, admins, and the guest's welcome
     elif not new and booking.status == BookingStatus.cancelled:
         notifications.booking_cancelled(session, booking)
     elif not new and notable:  # new dates, home or party size: the owner plans around them

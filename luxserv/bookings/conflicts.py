@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
@@ -24,19 +24,23 @@ def overlapping(session: Session, booking: Booking) -> list[Booking]:
     """Other non-cancelled bookings of the same property whose nights overlap this one's."""
     if booking.property_id is None or booking.status == BookingStatus.cancelled:
         return []
-    return list(
-        session.scalars(
-            select(Booking)
-            .where(
-                Booking.property_id == booking.property_id,
-                Booking.id != booking.id,
-                Booking.status != BookingStatus.cancelled,
-                Booking.check_in < booking.check_out,
-                Booking.check_out > booking.check_in,
-            )
-            .order_by(Booking.check_in)
-        )
-    )
+    found = session.execute(
+        _OVERLAPPING,
+        {"property_id": booking.property_id, "id": booking.id, "check_in": booking.check_in,
+         "check_out": booking.check_out},
+    ).scalars().all()  # fmt: skip
+    if not found:  # the usual answer, read without building any booking object
+        return []
+    return list(session.scalars(select(Booking).where(Booking.id.in_(found)).order_by(Booking.check_in)))
+
+
+_OVERLAPPING = select(Booking.id).where(
+    Booking.property_id == bindparam("property_id"),
+    Booking.id != bindparam("id"),
+    Booking.status != BookingStatus.cancelled,
+    Booking.check_in < bindparam("check_out"),
+    Booking.check_out > bindparam("check_in"),
+)
 
 
 def alert_overlaps(session: Session, booking: Booking, *, actor: str) -> list[Booking]:

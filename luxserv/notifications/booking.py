@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.bookings.models import Booking
 from luxserv.core.links import absolute
 from luxserv.guests.models import Guest
-from luxserv.notifications.dispatch import Notice, preferences, to_user
+from luxserv.notifications.dispatch import DEFAULT, TOPICS, Choice, Delivery, Notice, deliver_all, to_users
+from luxserv.notifications.guest import prepare_welcome
+from luxserv.notifications.models import NotificationPreference
 from luxserv.notifications.render import render_html, render_text
 from luxserv.outbox.sender import one_line
 from luxserv.properties.models import Property
@@ -28,6 +30,14 @@ from luxserv.services.planning import PlanResult
 
 CREATED, CHANGED, CANCELLED, UNPLACED = "booking.created", "booking.changed", "booking.cancelled", "booking.unplaced"
 _TITLE_LIMIT = 250
+
+
+class _Service(NamedTuple):
+    """One scheduled service as the templates show it (`s.name`, `s.day`, `s.time`: plain attributes for Jinja)."""
+
+    name: str
+    day: str
+    time: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,20 @@ def booking_created(
     """Tell the owner's users and the admins about a new booking; returns how many people were told."""
     requests = _requests(session, booking, planned)
     return _notify(session, booking, CREATED, version="new", services=requests, base_url=base_url)
+
+
+def new_booking(
+    session: Session, booking: Booking, *, planned: PlanResult | Sequence[ServiceRequest] | None = None
+) -> tuple[int, str | None]:
+    """`booking_created` and then `send_welcome(new=True)` for a booking inserted in this transaction: the same
+    rows, with all their e-mails written in one statement. Returns (how many people were told, the guest's
+    access code or None), as the two calls would."""
+    services = _requests(session, booking, planned)
+    deliveries = _deliveries(session, booking, CREATED, version="new", services=services, base_url="")
+    welcome = prepare_welcome(session, booking, new=True)
+    written = deliver_all(session, deliveries, [(welcome.email, welcome.notice)] if welcome else [])
+    told = sum(delivery.notice.key in written for delivery in deliveries)
+    return told, welcome.code if welcome is not None and welcome.notice.key in written else None
 
 
 def booking_changed(session: Session, booking: Booking, *, base_url: str = "") -> int:
@@ -63,14 +87,38 @@ def booking_cancelled(session: Session, booking: Booking, *, base_url: str = "")
 def recipients(session: Session, booking: Booking) -> list[Recipient]:
     """The active owner users of the booking's property, then the active admins (only admins while unplaced)."""
     prop = session.get(Property, booking.property_id) if booking.property_id is not None else None
-    audiences = [User.role == Role.admin]
-    if prop is not None and prop.owner_id is not None:
-        audiences.append((User.role == Role.owner) & (User.owner_id == prop.owner_id))
-    users = session.execute(
-        select(User.id, User.email, User.role).where(User.is_active.is_(True), or_(*audiences)).order_by(User.id)
-    ).all()
-    owners = [Recipient(u.id, u.email, "owner") for u in users if u.role == Role.owner]
-    return owners + [Recipient(u.id, u.email, "admin") for u in users if u.role == Role.admin]
+    return [person for person, _ in _audience(session, prop, None)]
+
+
+# Who is told, with their choice for the topic, in one statement: the owner's logins and the admins (or only the
+# admins), each with their preference row for the topic if they saved one (one at most: unique per user and topic).
+_PREF = NotificationPreference
+_WHO = select(User.id, User.email, User.role, _PREF.id, _PREF.email, _PREF.in_app).outerjoin(
+    _PREF, (_PREF.user_id == User.id) & (_PREF.topic == bindparam("topic"))
+)
+_OWNERS_AND_ADMINS = _WHO.where(
+    User.is_active.is_(True),
+    or_(User.role == Role.admin, (User.role == Role.owner) & (User.owner_id == bindparam("owner_id"))),
+).order_by(User.id)
+_ADMINS = _WHO.where(User.is_active.is_(True), User.role == Role.admin).order_by(User.id)
+_SERVICE_NAMES = select(ServiceType.id, ServiceType.name)
+
+
+def _audience(session: Session, prop: Property | None, topic: str | None) -> list[tuple[Recipient, Choice]]:
+    """`recipients`, each with their choice for `topic` (as `dispatch.preferences` would give it)."""
+    owner_id = prop.owner_id if prop is not None else None
+    session.flush()  # what the ORM would do before a query; the statement then runs on the connection (plain rows)
+    if owner_id is None:
+        rows = session.connection().execute(_ADMINS, {"topic": topic or ""}).all()
+    else:
+        rows = session.connection().execute(_OWNERS_AND_ADMINS, {"topic": topic or "", "owner_id": owner_id}).all()
+    chooses = topic in TOPICS
+    found = [
+        (user_id, email, role, Choice(mode, in_app) if chooses and chosen is not None else DEFAULT)
+        for user_id, email, role, chosen, mode, in_app in rows
+    ]
+    owners = [(Recipient(u, e, "owner"), c) for u, e, role, c in found if role == Role.owner]
+    return owners + [(Recipient(u, e, "admin"), c) for u, e, role, c in found if role == Role.admin]
 
 
 def _requests(
@@ -92,40 +140,58 @@ def _requests(
 def _notify(
     session: Session, booking: Booking, topic: str, *, version: str, services: Iterable[ServiceRequest], base_url: str
 ) -> int:
+    return to_users(
+        session, _deliveries(session, booking, topic, version=version, services=services, base_url=base_url)
+    )
+
+
+def _deliveries(
+    session: Session, booking: Booking, topic: str, *, version: str, services: Iterable[ServiceRequest], base_url: str
+) -> list[Delivery]:
+    """One notice per person told (see `recipients`), with their choice for the topic; nothing written yet."""
     prop = session.get(Property, booking.property_id) if booking.property_id is not None else None
     guest = session.get(Guest, booking.guest_id)
     context = _context(session, booking, prop, guest, services)
     subject = _subject(topic, context)
     # Unplaced bookings are their own topic, so an admin can choose how to hear about them.
     chosen_topic = UNPLACED if topic == CREATED and prop is None else topic
-    enqueued = 0
-    people = recipients(session, booking)
-    choices = preferences(session, [person.user_id for person in people], chosen_topic)
-    for person in people:
-        if person.audience == "admin" or prop is None:
-            path = f"/admin/bookings/{booking.id}"
-        else:
-            path = f"/owner/properties/{prop.id}"
+    name = _name(topic)
+    payload = {"booking_id": booking.id}
+    admin_path = f"/admin/bookings/{booking.id}"
+    owner_path = f"/owner/properties/{prop.id}" if prop is not None else admin_path
+    # What each person reads depends only on their audience and link: render each distinct pair once.
+    rendered: dict[tuple[str, str], tuple[str, str]] = {}
+    deliveries: list[Delivery] = []
+    for person, choice in _audience(session, prop, chosen_topic):
+        path = owner_path if person.audience == "owner" else admin_path
         link = base_url.rstrip("/") + path if base_url else absolute(session, path)
-        values = {**context, "audience": person.audience, "link": link}
+        bodies = rendered.get((person.audience, link))
+        if bodies is None:
+            values = {**context, "audience": person.audience, "link": link}
+            bodies = rendered[person.audience, link] = (
+                render_text(f"{name}.txt", values), render_html(f"{name}.html", values)
+            )  # fmt: skip
         notice = Notice(
             key=f"{topic}:{booking.id}:user-{person.user_id}:{version}",
             topic=chosen_topic,
             subject=subject,
-            text=render_text(f"{_name(topic)}.txt", values),
-            html=render_html(f"{_name(topic)}.html", values),
+            text=bodies[0],
+            html=bodies[1],
             link=path,
-            payload={"booking_id": booking.id},
+            payload=payload,
         )
-        enqueued += to_user(session, person.user_id, person.email, notice, choice=choices[person.user_id])
-    return enqueued
+        deliveries.append(Delivery(person.user_id, person.email, notice, choice))
+    return deliveries
 
 
 def _context(
     session: Session, booking: Booking, prop: Property | None, guest: Guest | None, services: Iterable[ServiceRequest]
 ) -> dict[str, Any]:
-    names: dict[int, str] = {row.id: row.name for row in session.execute(select(ServiceType.id, ServiceType.name))}
     rows = sorted(services, key=lambda r: (r.scheduled_for, r.time_of_day is not None, r.time_of_day, r.id))
+    names: dict[int, str] = {}
+    if rows:
+        session.flush()  # as the ORM would before a query
+        names = {row[0]: row[1] for row in session.connection().execute(_SERVICE_NAMES)}
     return {
         "unplaced": prop is None,
         "property_name": prop.name if prop else "",
@@ -141,11 +207,11 @@ def _context(
         "external_id": booking.external_id,
         "channel": booking.channel or "",
         "services": [
-            {
-                "name": names.get(r.service_type_id, "service"),
-                "day": f"{r.scheduled_for:%a %b %d}",
-                "time": f"{r.time_of_day:%H:%M}" if r.time_of_day else "",
-            }
+            _Service(
+                name=names.get(r.service_type_id, "service"),
+                day=f"{r.scheduled_for:%a %b %d}",
+                time=f"{r.time_of_day:%H:%M}" if r.time_of_day else "",
+            )
             for r in rows
         ],
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,23 @@ def send_welcome(session: Session, booking: Booking, *, new: bool = False) -> st
     The access code is created here, in the same transaction as the e-mail that carries it. `new` says the
     booking was inserted in this transaction, so no welcome can exist yet.
     """
+    welcome = prepare_welcome(session, booking, new=new)
+    if welcome is None:
+        return None
+    return welcome.code if to_address(session, welcome.email, welcome.notice) else None
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """A welcome ready to send: the new access code, the guest's address, and the e-mail carrying the code."""
+
+    code: str
+    email: str
+    notice: Notice
+
+
+def prepare_welcome(session: Session, booking: Booking, *, new: bool = False) -> Welcome | None:
+    """What `send_welcome` sends, with the access code already issued; None where it sends nothing."""
     if booking.status == BookingStatus.cancelled or booking.property_id is None:
         return None
     guest = session.get(Guest, booking.guest_id)
@@ -58,7 +77,7 @@ def send_welcome(session: Session, booking: Booking, *, new: bool = False) -> st
         html=render_html("guest_welcome.html", values),
         payload={"booking_id": booking.id, "confidential": True},  # the link opens the stay: not for the Mail page
     )
-    return code if to_address(session, guest.email, notice) else None
+    return Welcome(code, guest.email, notice)
 
 
 def request_received(session: Session, request: ServiceRequest, email: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,7 +68,9 @@ def create_app(
         worker = BackgroundWorker(database, providers, interval=settings.worker_poll_seconds, settings=settings)
         if start_worker:
             worker.start()
+        gc.freeze()  # what exists now lives as long as the app: keep it out of every garbage collection's scan
         yield
+        gc.unfreeze()
         if start_worker:
             worker.stop()
         if db is None:

@@ -41,11 +41,17 @@ def owner_portal(page: PageDep, page_number: Annotated[int, Query(alias="page")]
     if user.is_staff_or_admin:
         return RedirectResponse("/admin", status_code=303)
     owner_id = owner_scope(user)
-    total = portal.count_properties(page.session, owner_id)
+    number = max(page_number, 1)
+    # The homes are counted in the query that reads them; only a page past the end needs a second look (the last).
+    cards, total = portal.cards_and_total(
+        page.session, owner_id, limit=CARDS_PER_PAGE, offset=pagekit.offset_of(number, CARDS_PER_PAGE)
+    )
     pages = pagekit.page_count(total, CARDS_PER_PAGE)
-    number = min(max(page_number, 1), pages)
-    offset = pagekit.offset_of(number, CARDS_PER_PAGE)
-    cards = portal.property_cards(page.session, owner_id, limit=CARDS_PER_PAGE, offset=offset)
+    if number > pages:
+        number = pages
+        cards, total = portal.cards_and_total(
+            page.session, owner_id, limit=CARDS_PER_PAGE, offset=pagekit.offset_of(number, CARDS_PER_PAGE)
+        )
     return page.render("owner/portal.html", user, cards=cards, total=total, page=number, pages=pages)
 
 

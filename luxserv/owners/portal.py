@@ -11,6 +11,7 @@ import calendar
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
@@ -19,10 +20,11 @@ from luxserv.bookings import service as bookings
 from luxserv.bookings.models import Booking, BookingStatus
 from luxserv.core.clock import local_today
 from luxserv.core.errors import InvalidInput
+from luxserv.guests.models import Guest
 from luxserv.properties.maintenance import DUE_WITHIN_DAYS, MaintenanceState, state_of
 from luxserv.properties.models import MaintenanceItem, MaintenanceStatus, Property
 from luxserv.services import requests
-from luxserv.services.models import OPEN_STATUSES, RequestStatus, ServiceRequest, ServiceType
+from luxserv.services.models import RequestStatus, ServiceRequest, ServiceType, open_predicate
 
 TodayFor = Callable[[str], date]  # the calendar date today in an IANA time zone
 STAYING = (BookingStatus.confirmed, BookingStatus.checked_in)  # bookings that still mean a guest in the home
@@ -110,30 +112,47 @@ def property_cards(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[PropertyCard]:
-    """A card per property of the owner (all owners' when None), by name; five queries whatever their number."""
-    query = select(Property).order_by(Property.name, Property.id)
+    """A card per property of the owner (all owners' when None), by name; four queries whatever their number."""
+    return cards_and_total(session, owner_id, today_by_tz, property_ids=property_ids, limit=limit, offset=offset)[0]
+
+
+def cards_and_total(
+    session: Session,
+    owner_id: int | None,
+    today_by_tz: TodayFor = local_today,
+    *,
+    property_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[PropertyCard], int]:
+    """The cards of `property_cards`, and how many properties match in all: counted in the same query as the
+    properties (a page past the end counts apart). Four queries whatever their number."""
+    query = select(Property, func.count().over().label("total")).order_by(Property.name, Property.id)
     if owner_id is not None:
         query = query.where(Property.owner_id == owner_id)
     if property_ids is not None:
         query = query.where(Property.id.in_(list(property_ids)))
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    props = list(session.scalars(query))
-    if not props:
-        return []
+    rows = session.execute(query).all()
+    if not rows:
+        if offset and property_ids is None:
+            return [], count_properties(session, owner_id)
+        return [], 0
+    props: list[Property] = [row[0] for row in rows]
+    total = int(rows[0][1])
     today = {tz: today_by_tz(tz) for tz in {p.time_zone for p in props}}
     by_zone: dict[str, list[int]] = {}
     for prop in props:
         by_zone.setdefault(prop.time_zone, []).append(prop.id)
-    current = _current_stays(session, by_zone, today)
-    upcoming = _next_stays(session, by_zone, today, current)
+    current, upcoming = _stays(session, by_zone, today)
     active = _active_requests(session, [p.id for p in props])
     due = _maintenance_due(session, by_zone, today)
     cards = []
     for prop in props:
         day = today[prop.time_zone]
         stay = current.get(prop.id)
-        count, names = active.get(prop.id, (0, ()))
+        number, names = active.get(prop.id, (0, ()))
         cards.append(
             PropertyCard(
                 property_id=prop.id,
@@ -144,7 +163,7 @@ def property_cards(
                 today=day,
                 current=_current_view(stay, day) if stay else None,
                 next=_view(upcoming[prop.id]) if prop.id in upcoming else None,
-                active_requests=count,
+                active_requests=number,
                 active_services=names,
                 maintenance=tuple(
                     MaintenanceDue(item.id, item.title, item.due_on, state_of(item, day))
@@ -152,7 +171,7 @@ def property_cards(
                 ),
             )
         )
-    return cards
+    return cards, total
 
 
 def _per_zone(
@@ -165,57 +184,77 @@ def _per_zone(
     return or_(*(and_(column.in_(ids), condition(today[tz])) for tz, ids in by_zone.items()))
 
 
-def _current_stays(session: Session, by_zone: dict[str, list[int]], today: dict[str, date]) -> dict[int, Booking]:
-    rows = session.scalars(
-        select(Booking)
-        .options(joinedload(Booking.guest))
+class _Stay(NamedTuple):
+    id: int
+    property_id: int
+    guest_name: str
+    guest_count: int
+    check_in: date
+    check_out: date
+
+
+def _stays(
+    session: Session, by_zone: dict[str, list[int]], today: dict[str, date]
+) -> tuple[dict[int, _Stay], dict[int, _Stay]]:
+    """Who is in each home today and who arrives next, in one query.
+
+    The guest in the home is the earliest arrival among the stays that include today (on a turnover day: the one
+    leaving); the next one is the first arrival from today on that is not the guest in the home. Both come from the
+    stays not over yet, ranked by arrival in the database apart for those begun before today (of which the first
+    is the guest in the home) and the others (of which the first two are enough). The guest's name is looked up
+    for the few rows kept only (a subquery per row, so the plan never reads every guest or every booking).
+    """
+    begun = _per_zone(by_zone, today, Booking.property_id, lambda d: Booking.check_in < d)
+    rank = func.row_number().over(partition_by=(Booking.property_id, begun), order_by=(Booking.check_in, Booking.id))
+    ranked = (
+        select(
+            Booking.id,
+            Booking.property_id,
+            Booking.guest_id,
+            Booking.guest_count,
+            Booking.check_in,
+            Booking.check_out,
+            rank.label("rank"),
+        )
         .where(
             Booking.status.in_(STAYING),
-            _per_zone(
-                by_zone, today, Booking.property_id, lambda d: and_(Booking.check_in <= d, Booking.check_out >= d)
-            ),
-        )
-        .order_by(Booking.property_id, Booking.check_in, Booking.id)
-    )
-    found: dict[int, Booking] = {}
-    for booking in rows:
-        if booking.property_id is not None:
-            found.setdefault(booking.property_id, booking)  # the earliest arrival: on a turnover day, who leaves
-    return found
-
-
-def _next_stays(
-    session: Session, by_zone: dict[str, list[int]], today: dict[str, date], current: dict[int, Booking]
-) -> dict[int, Booking]:
-    # The first two arrivals from today on per property, ranked in the database: the current guest may be one.
-    rank = func.row_number().over(partition_by=Booking.property_id, order_by=(Booking.check_in, Booking.id))
-    ranked = (
-        select(Booking.id, rank.label("rank"))
-        .where(
-            Booking.status.in_(STAYING), _per_zone(by_zone, today, Booking.property_id, lambda d: Booking.check_in >= d)
+            _per_zone(by_zone, today, Booking.property_id, lambda d: Booking.check_out >= d),
         )
         .subquery()
     )
-    rows = session.scalars(
-        select(Booking)
-        .options(joinedload(Booking.guest))
-        .join(ranked, ranked.c.id == Booking.id)
+    guest_name = select(Guest.full_name).where(Guest.id == ranked.c.guest_id).scalar_subquery()
+    rows = session.execute(
+        select(
+            ranked.c.id,
+            ranked.c.property_id,
+            guest_name,
+            ranked.c.guest_count,
+            ranked.c.check_in,
+            ranked.c.check_out,
+        )
         .where(ranked.c.rank <= 2)
-        .order_by(Booking.property_id, Booking.check_in, Booking.id)
+        .order_by(ranked.c.property_id, ranked.c.check_in, ranked.c.id)
     )
-    found: dict[int, Booking] = {}
-    for booking in rows:
-        pid = booking.property_id
-        if pid is not None and pid not in found and (pid not in current or current[pid].id != booking.id):
-            found[pid] = booking
-    return found
+    zone_of = {pid: tz for tz, ids in by_zone.items() for pid in ids}
+    current: dict[int, _Stay] = {}
+    upcoming: dict[int, _Stay] = {}
+    for row in rows:  # by arrival within each property
+        stay = _Stay(*row)
+        pid = stay.property_id
+        day = today[zone_of[pid]]
+        if stay.check_in <= day and pid not in current:
+            current[pid] = stay
+        elif stay.check_in >= day and pid not in upcoming:  # (a stay made the current one above is not next)
+            upcoming[pid] = stay
+    return current, upcoming
 
 
 def _active_requests(session: Session, property_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
+    """Open requests per property and service, counted from the open tasks' partial index alone."""
     rows = session.execute(
         select(ServiceRequest.property_id, ServiceType.name, func.count(), func.min(ServiceRequest.scheduled_for))
         .join(ServiceType, ServiceType.id == ServiceRequest.service_type_id)
-        .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.status.in_(OPEN_STATUSES))
+        .where(ServiceRequest.property_id.in_(property_ids), open_predicate(session.get_bind().dialect.name))
         .group_by(ServiceRequest.property_id, ServiceType.id, ServiceType.name)
     ).all()
     grouped: dict[int, list[tuple[date, str, int]]] = {}
@@ -244,18 +283,18 @@ def _maintenance_due(
     return found
 
 
-def _view(booking: Booking) -> StayView:
-    return StayView(booking.id, booking.guest.full_name, booking.guest_count, booking.check_in, booking.check_out)
+def _view(stay: _Stay) -> StayView:
+    return StayView(stay.id, stay.guest_name, stay.guest_count, stay.check_in, stay.check_out)
 
 
-def _current_view(booking: Booking, today: date) -> CurrentStay:
+def _current_view(stay: _Stay, today: date) -> CurrentStay:
     return CurrentStay(
-        booking.id,
-        booking.guest.full_name,
-        booking.guest_count,
-        booking.check_in,
-        booking.check_out,
-        days_left=(booking.check_out - today).days,
+        stay.id,
+        stay.guest_name,
+        stay.guest_count,
+        stay.check_in,
+        stay.check_out,
+        days_left=(stay.check_out - today).days,
     )
 
 

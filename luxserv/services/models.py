@@ -5,8 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    bindparam,
+    cast,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import BindParameter
 
 from luxserv.core.database import Base, UTCDateTime
 from luxserv.core.models import created_at_column, str_enum, updated_at_column
@@ -95,6 +108,15 @@ OPEN_STATUSES = (RequestStatus.requested, RequestStatus.scheduled, RequestStatus
 # What automation may still move or cancel: work not yet started.
 PENDING_STATUSES = (RequestStatus.requested, RequestStatus.scheduled)
 
+# The open tasks' partial indexes (migration 0006) cover the rows whose status is one of these. A query meant to use
+# them repeats the predicate (`open_predicate`) with the values written into its SQL: a database can only use a
+# partial index when it can prove, while planning, that the query's WHERE clause implies the index's.
+OPEN_INDEX_STATUSES: tuple[str, ...] = tuple(status.value for status in OPEN_STATUSES)
+_OPEN_LIST = ", ".join(f"'{value}'" for value in OPEN_INDEX_STATUSES)
+# PostgreSQL: on the column's text, so the predicate reads the same whether the column is VARCHAR or a native enum.
+OPEN_WHERE_POSTGRESQL = f"CAST(status AS TEXT) IN ({_OPEN_LIST})"
+OPEN_WHERE_SQLITE = f"status IN ({_OPEN_LIST})"
+
 
 class ServiceRequest(Base):
     """Work at a property on a day: made by an automation rule, or asked for by a guest, an owner or an admin."""
@@ -105,6 +127,24 @@ class ServiceRequest(Base):
         UniqueConstraint("booking_id", "rule_id"),
         Index("ix_service_requests_property_day", "property_id", "scheduled_for"),
         Index("ix_service_requests_status_day", "status", "scheduled_for"),
+        # Open tasks only (a few percent of the table after some years): the queue by day, and one home's open
+        # tasks by service (the owner's cards count them from the index alone).
+        Index(
+            "ix_service_requests_open_day",
+            "scheduled_for",
+            "time_of_day",
+            "id",
+            postgresql_where=text(OPEN_WHERE_POSTGRESQL),
+            sqlite_where=text(OPEN_WHERE_SQLITE),
+        ),
+        Index(
+            "ix_service_requests_open_home",
+            "property_id",
+            "service_type_id",
+            "scheduled_for",
+            postgresql_where=text(OPEN_WHERE_POSTGRESQL),
+            sqlite_where=text(OPEN_WHERE_SQLITE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,3 +185,17 @@ class ServiceRequestChange(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     request: Mapped[ServiceRequest] = relationship(back_populates="changes")
+
+
+def open_predicate(dialect_name: str) -> ColumnElement[bool]:
+    """`ServiceRequest` is open, written as the open tasks' partial indexes say it, so the planner may use them.
+
+    The statuses are rendered into the statement (`literal_execute`), not sent as parameters: a prepared statement's
+    generic plan cannot know that bound values fall within an index's predicate.
+    """
+    statuses: BindParameter[list[str]] = bindparam(
+        "open_index_statuses", list(OPEN_INDEX_STATUSES), expanding=True, literal_execute=True
+    )
+    if dialect_name == "postgresql":
+        return cast(ServiceRequest.status, Text).in_(statuses)
+    return ServiceRequest.status.in_(statuses)

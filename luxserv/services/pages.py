@@ -66,9 +66,11 @@ def queue_page(
     service: str = "",
     origin: str = "",
     sort: str = "date",
+    home: str = "",
     page_number: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
-    """Requests by day, filtered by status (open ones unless asked), home, days, assignee, service and origin."""
+    """Requests by day, filtered by status (open ones unless asked), home (a choice, or a name when there are many
+    homes), days, assignee, service and origin. Counted up to `queue.COUNT_CAP`."""
     user = page.user(staff=True)
     if not isinstance(user, User):
         return user
@@ -79,9 +81,14 @@ def queue_page(
             raise InvalidInput("sort must be date or -date", field="sort")
         number = pagekit.page_number(page_number)
         offset = pagekit.offset_of(number, queue.PAGE_SIZE)
-        found = queue.queue(session, flt, limit=queue.PAGE_SIZE, offset=offset, latest_first=SORTS[sort])
+        found = queue.queue(session, flt, limit=queue.PAGE_SIZE, offset=offset, latest_first=SORTS[sort], home=home)
     except LuxServError as error:
         return pagekit.problem(request, page.settings, user, error)
+    paging = pagekit.paging(request, number, found.total, queue.PAGE_SIZE)
+    pages_label = None
+    if found.capped:  # counting stopped at the cap: "of 200+" pages, and a next page while rows follow
+        pages_label = f"{max(paging['pages'], number)}+"
+        paging["pages"] = max(paging["pages"], number + 1 if found.more else number)
     return pagekit.render_with_flash(
         request,
         "admin/requests.html",
@@ -89,7 +96,8 @@ def queue_page(
         user=user,
         queue=found,
         today=local_today(DEFAULT_TIME_ZONE),
-        **pagekit.paging(request, number, found.total, queue.PAGE_SIZE),
+        **paging,
+        pages_label=pages_label,
         chosen={
             "status": status.strip() or "open",
             "property": property.strip(),
@@ -99,14 +107,16 @@ def queue_page(
             "service": service.strip(),
             "origin": origin.strip(),
             "sort": sort,
+            "home": home.strip(),
         },
         status_choices=STATUS_CHOICES,
         origins=list(Origin),
-        properties=queue.property_choices(session),
+        homes=queue.home_choices(session),
         services=queue.service_types(session),
         assignees=queue.assignable_users(session),
         back=pagekit.here(request),
         sort_url=pagekit.url_with(request, sort="-date" if sort == "date" else "date", page=None),
+        all_homes_url=pagekit.url_with(request, property=None, page=None),
     )
 
 

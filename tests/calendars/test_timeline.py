@@ -235,7 +235,71 @@ def test_the_number_of_queries_does_not_grow_with_the_data(db: Database) -> None
         assert sum(len(r.markers) for r in tl.rows) > 100
     assert len(large) == len(small)
     selects = [s for s in large if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 4  # count, properties with owners, stays with guests, tasks with their service
+    assert len(selects) == 3  # properties with their owners' names and how many match, stays, tasks
+    assert "count(*) OVER ()" in selects[0]
+
+
+def test_a_page_past_the_end_counts_apart_and_shows_the_last(db: Database) -> None:
+    _grow(db, homes=3, stays_per_home=1)
+    with counted(db) as statements, db.unit_of_work(write=False) as session:
+        tl = timeline.build(session, WEEK, today=TODAY, per_page=2, page=7)
+    assert (tl.page, tl.pages, tl.total, [r.name for r in tl.rows]) == (2, 2, 3, ["Home 002"])
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 5  # an empty page, the count, the last page, its stays and its tasks
+
+
+def _orm_objects(value: object, seen: set[int] | None = None) -> list[object]:
+    """ORM instances anywhere inside `value` (dataclasses, lists, tuples)."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if hasattr(value, "_sa_instance_state"):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [found for item in value for found in _orm_objects(item, seen)]
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields:
+        return [found for name in fields for found in _orm_objects(getattr(value, name), seen)]
+    return []
+
+
+def test_the_timeline_is_plain_rows_with_what_each_bar_and_marker_shows(db: Database) -> None:
+    condo = make_property(db, owner_id=make_owner(db))
+    first, _ = stay(db, condo, "A", date(2026, 6, 10), 7)  # Jun 10 - 17: began before the week
+    second, _ = stay(db, condo, "B", date(2026, 6, 17), 1, guest="Mike Chen", guest_count=1)  # Jun 17 - 18
+    with db.unit_of_work() as session:
+        gear = requests.create_request(
+            session, property_id=condo, service_type="beach_gear_delivery", scheduled_for=date(2026, 6, 18),
+            origin=Origin.admin, actor="test",
+        ).id  # fmt: skip
+        chef = requests.create_request(
+            session, property_id=condo, service_type="private_chef", scheduled_for=date(2026, 6, 19),
+            origin=Origin.guest, actor="test",
+        )  # fmt: skip
+        chef.time_of_day = None
+
+    tl = build(db)
+    assert _orm_objects(tl) == []
+    row = tl.rows[0]
+    assert isinstance(row, timeline.Row) and (row.owner_name, row.lanes) == ("Dana Whitfield", 1)
+    a, b = row.bars
+    assert (a.booking_id, a.css) == (first, "bar bar-confirmed gs-1 ge-6 lane-1 cont-before")
+    assert a.title == f"Sarah Johnson · Jun 10 {DASH} Jun 17 · 7 nights · 2 guests · confirmed"
+    assert a.spoken == ": stay Jun 10 to Jun 17, confirmed"
+    assert (b.booking_id, b.css) == (second, "bar bar-confirmed gs-6 ge-8 lane-1")
+    assert b.title == f"Mike Chen · Jun 17 {DASH} Jun 18 · 1 night · 1 guest · confirmed"
+    marker = next(m for m in row.markers if m.request_id == gear)
+    assert marker.title == "Beach gear delivery · Jun 18 09:00 · scheduled"  # the service's default time
+    assert marker.spoken == " on Jun 18, scheduled"
+    untimed = next(m for m in row.markers if m.time_of_day is None)
+    assert (untimed.title, untimed.spoken) == ("Private chef · Jun 19 · requested", " on Jun 19, requested")
+    day = next(d for d in row.marker_days if d.day == date(2026, 6, 18))
+    assert day.css == f"marks gs-7 ge-9 lane-{row.lanes + 1}" and gear in [m.request_id for m in day.markers]
+    # The day background is the same in every row: worked out once per timeline.
+    assert tl.background == ["monday", "", "today", "", "", "weekend", "weekend"]
+    with db.unit_of_work(write=False) as session:
+        assert timeline.owners(session) == [timeline.OwnerChoice(row.owner_id or 0, "Dana Whitfield")]
 
 
 # --- the page ---------------------------------------------------------------------------------------------------
@@ -269,6 +333,37 @@ def test_the_calendar_page_shows_stays_and_tasks_and_moves_between_windows(
 
     other = app_client.get("/admin/calendar", params={"owner": str(condo + 50)})
     assert "No homes match." in other.text and "Beach Condo 123" not in main(other.text)
+
+
+def test_the_grid_draws_each_bar_marker_and_day_background_as_built(app_client: TestClient, db: Database) -> None:
+    sign_in(app_client, db)
+    for n in range(3):
+        home = make_property(db, name=f"Dune House {n}", address=f"{n} Dune Rd")
+        stay(db, home, f"S{n}", date(2026, 6, 16), 2, guest=f"Guest <{n}>", email=f"guest{n}@example.com")
+    tl = build(db)
+    page = app_client.get("/admin/calendar", params={"start": WEEK.start.isoformat()})
+    body = main(page.text)
+    backgrounds = re.findall(r'<div class="tl-bg" aria-hidden="true">(.*?)</div>', body)
+    today = local_today(DEFAULT_TIME_ZONE)
+    classes = [
+        " ".join(
+            name
+            for name, on in (("weekend", d.weekday() >= 5), ("today", d == today), ("monday", d.weekday() == 0))
+            if on
+        )
+        for d in WEEK.dates()
+    ]
+    spans = "".join(f'<span class="{css}"></span>' for css in classes)
+    assert backgrounds == [spans] * 3  # every row, the same background
+    for row in tl.rows:
+        for bar in row.bars:
+            assert f'<li class="{bar.css}">' in body
+            assert f'title="{bar.title.replace("<", "&lt;").replace(">", "&gt;")}"' in body
+        for md in row.marker_days:
+            assert f'<li class="{md.css}">' in body
+            assert all(f'title="{m.title}"' in body for m in md.markers)
+    assert [bar.guest_name for row in tl.rows for bar in row.bars] == ["Guest <0>", "Guest <1>", "Guest <2>"]
+    assert "Guest &lt;1&gt;" in body and "Guest <1>" not in body  # names are escaped
 
 
 def test_the_calendar_page_refuses_bad_input_and_other_people(app_client: TestClient, db: Database) -> None:

@@ -3,19 +3,25 @@ to the same filtered list, the outcome shown once), refused moves, and who may s
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from psycopg.sql import Literal
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from luxserv.accounts.models import Role, User
 from luxserv.calendars.timeline import DASH
 from luxserv.core.database import Database
 from luxserv.services import queue, requests
-from luxserv.services.models import Origin, RequestStatus, ServiceRequest, ServiceType
+from luxserv.services.models import OPEN_STATUSES, Origin, RequestStatus, ServiceRequest, ServiceType
 from tests.admin_helpers import counted, csrf_token, ids, main, sign_in, stay
 from tests.factories import make_owner, make_property, make_user
 
@@ -317,4 +323,152 @@ def test_the_queue_costs_the_same_queries_however_many_rows(app_client: TestClie
             requests.assign(session, found[0].id, world.staff if n % 2 else world.admin, actor="test")
     with counted(db) as many:
         assert len(listed(app_client, status="all")) == 21
+    assert len(many) == len(few)
+
+
+# --- at scale: partial indexes, a capped count, a home search box ---------------------------------------------
+
+
+@contextmanager
+def recorded(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every SQL statement sent while the block runs, with its parameters."""
+    found: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        found.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield found
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+OPEN_LITERAL = "IN ('requested', 'scheduled', 'in_progress')"
+
+
+def uses_index(db: Database, statement: str, parameters: Any, index: str) -> bool:
+    """Whether the database can answer `statement` through `index` as it will run in production.
+
+    SQLite: `INDEXED BY` that index, which fails ("no query solution") unless the WHERE clause implies a partial
+    index's own. PostgreSQL: the plan of the statement prepared with its parameters left unknown (a generic plan, as
+    a statement prepared by the driver gets after a few runs), with sequential scans and sorts priced out (on a few
+    rows the planner would rather sort them).
+    """
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            forced = statement.replace("FROM service_requests", f"FROM service_requests INDEXED BY {index}", 1)
+            try:
+                conn.exec_driver_sql(forced, parameters).all()
+            except OperationalError as error:
+                assert "no query solution" in str(error)
+                return False
+            return True
+        raw = conn.connection.driver_connection
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+        prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
+        args = ", ".join(Literal(parameters[name]).as_string(raw) for name in names)
+        for name, value in (
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_seqscan", "off"),
+            ("enable_sort", "off"),
+            ("enable_incremental_sort", "off"),
+            ("enable_hashagg", "off"),
+        ):
+            raw.execute(f"SET LOCAL {name} = {value}")
+        raw.execute(f"PREPARE probe AS {prepared}")
+        plan = "\n".join(row[0] for row in raw.execute(f"EXPLAIN EXECUTE probe({args})"))
+        raw.execute("DEALLOCATE probe")
+        conn.rollback()
+        return f" {index} " in plan
+
+
+def the_rows_query(statements: list[tuple[str, Any]]) -> tuple[str, Any]:
+    return next((s, p) for s, p in statements if "ORDER BY service_requests.scheduled_for" in s)
+
+
+def test_open_requests_are_read_a_page_at_a_time_through_the_open_tasks_index(
+    app_client: TestClient, db: Database, world: Queue
+) -> None:
+    for url in ("/admin/requests", "/admin/requests?sort=-date&page=2", "/admin/requests?status=requested"):
+        with recorded(db) as statements:
+            assert app_client.get(url).status_code == 200
+        rows, parameters = the_rows_query(statements)
+        assert OPEN_LITERAL in rows and "LIMIT" in rows, url  # the statuses written in, as the index says them
+        assert uses_index(db, rows, parameters, "ix_service_requests_open_day"), url
+        counts = [s for s, _ in statements if s.lstrip().startswith("SELECT count(*)")]
+        assert len(counts) == 1 and OPEN_LITERAL in counts[0] and "LIMIT" in counts[0], url
+    with recorded(db) as statements:
+        assert app_client.get("/admin/requests?status=completed").status_code == 200
+    assert OPEN_LITERAL not in the_rows_query(statements)[0]  # finished work is not in the open tasks' index
+
+
+def test_the_count_stops_at_the_cap(
+    app_client: TestClient, db: Database, world: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue, "COUNT_CAP", 3)
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    with db.unit_of_work(write=False) as session:
+        found = queue.queue(session, requests.RequestFilter(statuses=OPEN_STATUSES), limit=2)
+        assert (found.total, found.capped, found.more, found.total_label, len(found.rows)) == (3, True, True, "3+", 2)
+        few = queue.queue(session, requests.RequestFilter(status=S.completed), limit=2)
+        assert (few.total, few.capped, few.more, few.total_label) == (0, False, False, "0")
+    first = app_client.get("/admin/requests")
+    assert '<span class="badge">3+</span>' in first.text and f"Showing 1{DASH}2 of 3+" in first.text
+    assert "Page 1 of 2+" in first.text and 'href="/admin/requests?page=2" rel="next"' in first.text
+    second = app_client.get("/admin/requests", params={"page": "2"})
+    assert f"Showing 3{DASH}4 of 3+" in second.text and "Page 2 of 2+" in second.text
+    assert 'href="/admin/requests?page=3" rel="next"' in second.text  # rows follow: the pager goes on
+    third = app_client.get("/admin/requests", params={"page": "3"})
+    assert len(ids(third.text, "request")) == 2 and "Page 3 of 3+" in third.text and 'rel="next"' not in third.text
+    everything = ids(first.text, "request") + ids(second.text, "request") + ids(third.text, "request")
+    assert len(set(everything)) == 6  # every open request, once
+    monkeypatch.setattr(queue, "COUNT_CAP", 10_000)
+    assert '<span class="badge">6</span>' in app_client.get("/admin/requests").text
+    with db.unit_of_work(write=False) as session:
+        assert queue.Queue(rows=[], total=10_000, capped=True).total_label == "10,000+"
+        assert queue.Queue(rows=[], total=1234).total_label == "1,234"
+
+
+def test_with_many_homes_the_home_filter_is_a_search_box(
+    app_client: TestClient, db: Database, world: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few = app_client.get("/admin/requests").text
+    assert '<select name="property">' in few and 'name="home"' not in few
+    assert f'<option value="{world.villa}">Sea Breeze Villa</option>' in few
+
+    monkeypatch.setattr(queue, "HOME_CHOICES", 1)  # two homes: more than the filter lists
+    many = app_client.get("/admin/requests").text
+    assert '<select name="property">' not in many and "Sea Breeze Villa</option>" not in many
+    assert '<input type="search" name="home" value=""' in many
+    villa = request_id(db, world.mike, "post_checkout_cleaning")
+    by_name = app_client.get("/admin/requests", params={"home": "BREEZE"})
+    assert by_name.status_code == 200 and villa in ids(by_name.text, "request")
+    assert {"Sea Breeze Villa"} == set(re.findall(r'href="/admin/properties/\d+">([^<]+)</a>', main(by_name.text)))
+    assert 'name="home" value="BREEZE"' in by_name.text
+    assert listed(app_client, home="%") == [] and listed(app_client, home="no such home") == []
+    assert listed(app_client, home="breeze", property=str(world.condo)) == []  # both filters apply
+    # A link to one home (the notifications send `?property=`) still works, and says so.
+    one = app_client.get("/admin/requests", params={"property": str(world.villa)})
+    assert set(ids(one.text, "request")) == set(listed(app_client, home="breeze"))
+    assert f'<input type="hidden" name="property" value="{world.villa}">' in one.text
+    assert f"Home #{world.villa} only" in one.text
+    too_long = app_client.get("/admin/requests", params={"home": "x" * 101})
+    assert too_long.status_code == 422 and "search for at most 100 characters" in too_long.text
+    with db.unit_of_work(write=False) as session:
+        assert queue.home_choices(session, limit=1) == queue.HomeChoices(choices=[], search=True)
+        assert queue.home_choices(session, limit=2) == queue.HomeChoices(
+            choices=[(world.condo, "Beach Condo 123"), (world.villa, "Sea Breeze Villa")], search=False
+        )
+
+
+def test_the_open_queue_costs_the_same_queries_however_many_rows(
+    app_client: TestClient, db: Database, world: Queue
+) -> None:
+    with counted(db) as few:
+        assert len(listed(app_client)) == 6
+    for n in range(6):
+        stay(db, world.condo, f"OPEN-{n}", date(2026, 9, 1 + 4 * n), 3, guest=f"Guest {n}", email=f"g{n}@example.com")
+    with counted(db) as many:
+        assert len(listed(app_client)) == 24
     assert len(many) == len(few)

@@ -162,7 +162,8 @@ def test_admin_creates_and_updates_rules(client: TestClient, db: Database, admin
     assert unchanged["enabled"] is False
     assert [a for a, _ in audit_actions(db)] == ["automation_rule.created"] + ["automation_rule.updated"] * 2
     with db.unit_of_work(write=False) as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "automation_rule.updated")).first()
+        updated = select(AuditEntry).where(AuditEntry.action == "automation_rule.updated").order_by(AuditEntry.id)
+        entry = session.scalars(updated).first()  # the first update (without ORDER BY: whatever the heap holds first)
         assert entry is not None
         assert entry.details["changes"] == {"condition": ["keywords", "min_guests"],
                                             "condition_value": ["honeymoon, baby moon", "8"]}  # fmt: skip

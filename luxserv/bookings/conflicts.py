@@ -24,7 +24,7 @@ def overlapping(session: Session, booking: Booking) -> list[Booking]:
     """Other non-cancelled bookings of the same property whose nights overlap this one's."""
     if booking.property_id is None or booking.status == BookingStatus.cancelled:
         return []
-    found = session.execute(
+    found = session.connection().execute(
         _OVERLAPPING,
         {"property_id": booking.property_id, "id": booking.id, "check_in": booking.check_in,
          "check_out": booking.check_out},
@@ -34,12 +34,13 @@ def overlapping(session: Session, booking: Booking) -> list[Booking]:
     return list(session.scalars(select(Booking).where(Booking.id.in_(found)).order_by(Booking.check_in)))
 
 
-_OVERLAPPING = select(Booking.id).where(
-    Booking.property_id == bindparam("property_id"),
-    Booking.id != bindparam("id"),
-    Booking.status != BookingStatus.cancelled,
-    Booking.check_in < bindparam("check_out"),
-    Booking.check_out > bindparam("check_in"),
+_bookings = Booking.__table__
+_OVERLAPPING = select(_bookings.c.id).where(  # Core on the table, built once
+    _bookings.c.property_id == bindparam("property_id"),
+    _bookings.c.id != bindparam("id"),
+    _bookings.c.status != BookingStatus.cancelled,
+    _bookings.c.check_in < bindparam("check_out", type_=_bookings.c.check_in.type),
+    _bookings.c.check_out > bindparam("check_in", type_=_bookings.c.check_out.type),
 )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
@@ -117,17 +117,35 @@ def process(
 
 def finish(session: Session, inbox_id: int, done: Processed) -> None:
     """Record how applying ended on an event stored in this transaction, without loading its row."""
-    values: dict[str, Any] = {
-        "status": done.status,
-        "error": done.error,
-        "error_field": done.error_field,
-        "processed_at": utcnow(),
-        "next_attempt_at": None,
-        "attempts": InboxEvent.attempts + 1,
-    }
-    if done.result is not None:
-        values["booking_id"] = done.result.booking.id
-    session.execute(update(InboxEvent).where(InboxEvent.id == inbox_id).values(values))
+    session.flush()  # what comes before this statement in the transaction goes first
+    session.connection().execute(
+        _FINISH,
+        {
+            "inbox_id": inbox_id,
+            "status": done.status,
+            "error": done.error,
+            "error_field": done.error_field,
+            "processed_at": utcnow(),
+            "booking_id": done.result.booking.id if done.result is not None else None,
+        },
+    )
+
+
+_inbox = cast(Table, InboxEvent.__table__)
+# Built once: a plain Core statement on the table skips the ORM's per-call statement work.
+_FINISH = (
+    update(_inbox)
+    .where(_inbox.c.id == bindparam("inbox_id"))
+    .values(
+        status=bindparam("status", type_=_inbox.c.status.type),
+        error=bindparam("error", type_=_inbox.c.error.type),
+        error_field=bindparam("error_field", type_=_inbox.c.error_field.type),
+        processed_at=bindparam("processed_at", type_=_inbox.c.processed_at.type),
+        next_attempt_at=None,
+        attempts=_inbox.c.attempts + 1,
+        booking_id=func.coalesce(bindparam("booking_id", type_=_inbox.c.booking_id.type), _inbox.c.booking_id),
+    )
+)
 
 
 def record_failure(session: Session, event_id: int, error: BaseException) -> InboxEvent:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from luxserv.bookings.models import Booking, BookingStatus
@@ -184,8 +185,11 @@ def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str
          "note": f"planned by rule {intent.rule.key}"}
         for request, intent in zip(created, wanted, strict=True)
     ]  # fmt: skip
-    session.execute(insert(ServiceRequestChange), history)
+    session.connection().execute(_HISTORY, history)  # Core, one executemany: no objects to track
     return created
+
+
+_HISTORY = insert(cast(Table, ServiceRequestChange.__table__))
 
 
 def _move(request: ServiceRequest, booking: Booking, day: date, actor: str) -> None:

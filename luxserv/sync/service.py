@@ -23,8 +23,9 @@ from luxserv.integrations.registry import Providers
 log = logging.getLogger(__name__)
 # Re-read a little before the last sync, so a change written while it ran is not missed.
 SYNC_OVERLAP = timedelta(minutes=10)
-# Reservations applied per transaction: one disk flush each, and a writer's lock held for well under a second.
-BATCH_SIZE = 50
+# Reservations applied per transaction (a Guesty page): one disk flush for all, the rules and listing matches read
+# once per home, and a writer lock held for about a second at most.
+BATCH_SIZE = 100
 
 
 @dataclass

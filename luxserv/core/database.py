@@ -194,3 +194,29 @@ def insert_once(session: Session, model: type[Base], key: Sequence[str], values:
 def _insert_once_statement(table: Any, key: tuple[str, ...], dialect: str) -> Any:
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)
+
+
+def insert_all_once(session: Session, model: type[Base], key: str, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """`insert_once` for several rows of one table with a unique `key` column: one multi-row
+    `INSERT … ON CONFLICT DO NOTHING RETURNING key`; returns the keys of the rows written, in no order.
+
+    Every row must name the same columns. Rows whose key exists already, or came earlier in `rows`, are skipped,
+    as `insert_once` one row at a time would. The statement is built once per table, key and database; with
+    several rows SQLAlchemy sends them as one multi-row INSERT ("insertmanyvalues").
+    """
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row[key], row)
+    if not unique:
+        return set()
+    session.flush()  # what an ORM query would do first: pending rows these may refer to
+    connection = session.connection()
+    statement = _insert_all_once_statement(model.__table__, key, connection.dialect.name)
+    values = list(unique.values())
+    return set(connection.execute(statement, values[0] if len(values) == 1 else values).scalars())
+
+
+@functools.cache
+def _insert_all_once_statement(table: Any, key: str, dialect: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])

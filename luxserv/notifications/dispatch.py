@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from luxserv.core.database import insert_once
+from luxserv.core.database import insert_all_once, insert_once
 from luxserv.notifications.models import DigestEntry, EmailMode, NotificationPreference
-from luxserv.outbox.enqueue import MAX_KEY_LENGTH, enqueue, enqueue_many, insert_all_once
+from luxserv.outbox.enqueue import MAX_KEY_LENGTH, enqueue, enqueue_many
 from luxserv.outbox.models import Notification
 
 # What a person can choose to hear about. Topics not listed here (digests, password resets, guest mail) are

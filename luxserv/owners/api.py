@@ -130,8 +130,8 @@ def list_owner_properties(
 ) -> OwnerProperties:
     """A card per home, by name: who is staying and until when, who comes next, open requests, maintenance due."""
     owner_id = owner_scope(user)
-    cards = portal.property_cards(session, owner_id, limit=limit, offset=offset)
-    return OwnerProperties(properties=[_card(c) for c in cards], total=portal.count_properties(session, owner_id))
+    cards, total = portal.cards_and_total(session, owner_id, limit=limit, offset=offset)
+    return OwnerProperties(properties=[_card(c) for c in cards], total=total)
 
 
 @router.get(

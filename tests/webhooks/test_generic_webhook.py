@@ -1,4 +1,5 @@
-"""The generic booking webhook end to end: shapes, signatures, de-duplication, ordering, bad input, placement.
+"""The generic booking webhook end to end: shapes, de-duplication, ordering, bad input, placement (signatures:
+`test_generic_signatures.py`).
 
 Every test runs on SQLite and PostgreSQL (the `db` fixture) and talks to the app only over HTTP, except the
 audit-log check, which reads the table directly.
@@ -6,155 +7,43 @@ audit-log check, which reads the table directly.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import select
-from standardwebhooks.webhooks import Webhook
 
-from luxserv.app import create_app
 from luxserv.audit.models import AuditEntry
 from luxserv.core.database import Database
-from luxserv.core.settings import Settings
 from tests.conftest import WEBHOOK_SECRET
 from tests.factories import (
-    admin_client,
     flat_payload,
-    make_owner,
     make_property,
     nested_payload,
-    post_signed,
     sign,
 )
-
-GENERIC = "/webhooks/generic"
-ALIAS = "/webhooks/booking-created"
-ONE_MIB = 1024 * 1024
-PREVIOUS_SECRET = "old-secret-value"
-
-
-# --- helpers -------------------------------------------------------------------------------------------------
-
-
-def encode(payload: Any) -> bytes:
-    return json.dumps(payload).encode()
-
-
-def post_raw(
-    client: TestClient,
-    body: Any,
-    *,
-    signature: str | None = None,
-    path: str = GENERIC,
-    content_type: str = "application/json",
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """POST `body` exactly as given, with an optional X-Webhook-Signature and any extra headers."""
-    sent = {"Content-Type": content_type, **(headers or {})}
-    if signature is not None:
-        sent["X-Webhook-Signature"] = signature
-    return client.post(path, content=body, headers=sent)
-
-
-def send(client: TestClient, payload: Any, *, path: str = GENERIC) -> httpx.Response:
-    """POST a payload signed with the configured secret."""
-    return post_signed(client, payload, secret=WEBHOOK_SECRET, path=path)
-
-
-def send_ok(client: TestClient, payload: Any) -> dict[str, Any]:
-    response = send(client, payload)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["status"] == "success"
-    assert isinstance(body["booking_id"], int)
-    return dict(body)
-
-
-def standard_headers(webhook: Webhook, body: bytes, *, msg_id: str, timestamp: int) -> dict[str, str]:
-    """Standard Webhooks headers signed by the reference library."""
-    at = datetime.fromtimestamp(timestamp, UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": webhook.sign(msg_id, at, body.decode()),
-    }
-
-
-def now_ts() -> int:
-    return int(datetime.now(UTC).timestamp())
-
-
-def get_json(client: TestClient, url: str, **params: Any) -> dict[str, Any]:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def bookings(client: TestClient, **params: Any) -> dict[str, Any]:
-    return get_json(client, "/api/bookings", **params)
-
-
-def booking(client: TestClient, booking_id: int) -> dict[str, Any]:
-    return get_json(client, f"/api/bookings/{booking_id}")
-
-
-def inbox(client: TestClient, **params: Any) -> dict[str, Any]:
-    return get_json(client, "/api/admin/inbox", **params)
-
-
-def assert_nothing_stored(client: TestClient) -> None:
-    assert inbox(client)["total"] == 0
-    assert bookings(client)["total"] == 0
-
-
-def assert_kept_as_rejected(client: TestClient, body: bytes, field: str) -> None:
-    events = inbox(client)
-    assert events["total"] == 1
-    event = events["items"][0]
-    assert event["status"] == "rejected"
-    assert event["error_field"] == field
-    assert event["error"]
-    assert event["booking_id"] is None
-    assert event["body"] == body.decode("utf-8", errors="replace")
-    assert bookings(client)["total"] == 0
-
-
-def assert_rejected(response: httpx.Response, status: int, field: str) -> None:
-    assert response.status_code == status, response.text
-    answer = response.json()
-    assert answer["field"] == field
-    assert answer["detail"]
-    assert answer["status"] == "rejected"
-
-
-@pytest.fixture
-def admin(app_client: TestClient, db: Database) -> TestClient:
-    """The app client, signed in as an admin (webhooks ignore the session)."""
-    return admin_client(app_client, db)
-
-
-@pytest.fixture
-def beach_condo(db: Database) -> int:
-    return make_property(db, owner_id=make_owner(db))
-
-
-@contextmanager
-def app_with(settings: Settings, db: Database, **changes: Any) -> Iterator[TestClient]:
-    app = create_app(settings.model_copy(update=changes), db, run_worker=False)
-    with TestClient(app) as client:
-        yield client
-
+from tests.webhooks.generic_support import (
+    ALIAS,
+    GENERIC,
+    ONE_MIB,
+    assert_kept_as_rejected,
+    assert_nothing_stored,
+    assert_rejected,
+    booking,
+    bookings,
+    encode,
+    get_json,
+    inbox,
+    post_raw,
+    send,
+    send_ok,
+)
 
 # --- 1. shapes and paths ------------------------------------------------------------------------------------
 
@@ -205,206 +94,6 @@ def test_both_shapes_create_a_visible_booking_on_both_paths(
     assert events["items"][0]["id"] == answer["inbox_id"]
     assert events["items"][0]["status"] == "processed"
     assert events["items"][0]["booking_id"] == answer["booking_id"]
-
-
-# --- 2. the X-Webhook-Signature header ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "render",
-    [
-        lambda hexdigest: "sha256=" + hexdigest,
-        lambda hexdigest: hexdigest,
-        lambda hexdigest: "sha256=" + hexdigest.upper(),
-        lambda hexdigest: hexdigest.upper(),
-    ],
-    ids=["prefixed", "bare", "prefixed-uppercase", "bare-uppercase"],
-)
-def test_hex_signature_forms_are_accepted(admin: TestClient, beach_condo: int, render: Any) -> None:
-    body = encode(flat_payload())
-    hexdigest = sign(body, WEBHOOK_SECRET).removeprefix("sha256=")
-    response = post_raw(admin, body, signature=render(hexdigest))
-    assert response.status_code == 200, response.text
-    assert response.json()["outcome"] == "created"
-    assert bookings(admin)["total"] == 1
-
-
-def test_tampered_body_is_refused_and_nothing_is_stored(admin: TestClient, beach_condo: int) -> None:
-    signed = encode(flat_payload())
-    sent = encode(flat_payload(guest_count=12))
-    response = post_raw(admin, sent, signature=sign(signed, WEBHOOK_SECRET))
-    assert response.status_code == 401, response.text
-    assert response.json()["field"] == "signature"
-    assert_nothing_stored(admin)
-
-
-@pytest.mark.parametrize("signature", [None, "", "sha256=", "sha256=zz"], ids=["absent", "empty", "prefix", "junk"])
-def test_missing_signature_is_refused(admin: TestClient, beach_condo: int, signature: str | None) -> None:
-    response = post_raw(admin, encode(flat_payload()), signature=signature)
-    assert response.status_code == 401, response.text
-    assert response.json()["field"] == "signature"
-    assert_nothing_stored(admin)
-
-
-def test_signature_with_a_wrong_secret_is_refused(admin: TestClient, beach_condo: int) -> None:
-    response = post_signed(admin, flat_payload(), secret="not-the-webhook-secret")
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-def test_previous_secret_is_accepted_while_rotating(settings: Settings, db: Database, beach_condo: int) -> None:
-    with app_with(settings, db, webhook_previous_secret=SecretStr(PREVIOUS_SECRET)) as client:
-        admin_client(client, db)
-        old = post_signed(client, flat_payload(booking_id="OLD-1"), secret=PREVIOUS_SECRET)
-        assert old.status_code == 200, old.text
-        assert old.json()["outcome"] == "created"
-        new = post_signed(client, flat_payload(booking_id="NEW-1"), secret=WEBHOOK_SECRET)
-        assert new.status_code == 200, new.text
-        other = post_signed(client, flat_payload(booking_id="BAD-1"), secret="some-third-secret")
-        assert other.status_code == 401, other.text
-
-        body = encode(flat_payload(booking_id="OLD-2"))
-        headers = standard_headers(Webhook(PREVIOUS_SECRET.encode()), body, msg_id="msg_rot", timestamp=now_ts())
-        standard = post_raw(client, body, headers=headers)
-        assert standard.status_code == 200, standard.text
-
-        listed = bookings(client)
-        assert sorted(item["external_id"] for item in listed["items"]) == ["NEW-1", "OLD-1", "OLD-2"]
-
-
-def test_previous_secret_is_refused_when_not_configured(admin: TestClient, beach_condo: int) -> None:
-    response = post_signed(admin, flat_payload(), secret=PREVIOUS_SECRET)
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-# --- 3. Standard Webhooks -----------------------------------------------------------------------------------
-
-
-def test_standard_webhooks_signature_is_accepted(admin: TestClient, beach_condo: int) -> None:
-    body = encode(flat_payload())
-    headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_2a1b", timestamp=now_ts())
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 200, response.text
-    assert response.json()["outcome"] == "created"
-    assert response.json()["event_id"] == "msg_2a1b"
-    assert bookings(admin)["total"] == 1
-
-
-def test_standard_webhooks_one_valid_signature_among_several_is_enough(admin: TestClient, beach_condo: int) -> None:
-    body = encode(flat_payload())
-    ts = now_ts()
-    wrong = standard_headers(Webhook(b"some-other-secret"), body, msg_id="msg_multi", timestamp=ts)
-    right = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_multi", timestamp=ts)
-    headers = {**right, "webhook-signature": f"{wrong['webhook-signature']} {right['webhook-signature']}"}
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 200, response.text
-    assert bookings(admin)["total"] == 1
-
-
-def test_standard_webhooks_with_no_valid_signature_is_refused(admin: TestClient, beach_condo: int) -> None:
-    body = encode(flat_payload())
-    ts = now_ts()
-    one = standard_headers(Webhook(b"some-other-secret"), body, msg_id="msg_bad", timestamp=ts)
-    two = standard_headers(Webhook(b"yet-another-secret"), body, msg_id="msg_bad", timestamp=ts)
-    headers = {**one, "webhook-signature": f"{one['webhook-signature']} {two['webhook-signature']}"}
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-def test_standard_webhooks_tampered_body_is_refused(admin: TestClient, beach_condo: int) -> None:
-    signed = encode(flat_payload())
-    headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), signed, msg_id="msg_t", timestamp=now_ts())
-    response = post_raw(admin, encode(flat_payload(guest_count=9)), headers=headers)
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-@pytest.mark.parametrize("skew", [-301, 301], ids=["past", "future"])
-def test_standard_webhooks_timestamp_outside_five_minutes_is_refused(
-    admin: TestClient, beach_condo: int, skew: int
-) -> None:
-    body = encode(flat_payload())
-    # Round away from now, so the skew is at least 301 s whatever fraction of a second it is.
-    ts = now_ts() + skew + (1 if skew > 0 else 0)
-    headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_skew", timestamp=ts)
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-@pytest.mark.parametrize("skew", [-240, 240], ids=["past", "future"])
-def test_standard_webhooks_timestamp_within_five_minutes_is_accepted(
-    admin: TestClient, beach_condo: int, skew: int
-) -> None:
-    body = encode(flat_payload())
-    headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_ok", timestamp=now_ts() + skew)
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 200, response.text
-
-
-def test_standard_webhooks_timestamp_tolerance_follows_the_setting(
-    settings: Settings, db: Database, beach_condo: int
-) -> None:
-    with app_with(settings, db, webhook_timestamp_tolerance_seconds=60) as client:
-        body = encode(flat_payload())
-        headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_tol", timestamp=now_ts() - 120)
-        response = post_raw(client, body, headers=headers)
-        assert response.status_code == 401, response.text
-
-
-@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp"])
-def test_standard_webhooks_without_id_or_timestamp_is_refused(
-    admin: TestClient, beach_condo: int, missing: str
-) -> None:
-    body = encode(flat_payload())
-    headers = standard_headers(Webhook(WEBHOOK_SECRET.encode()), body, msg_id="msg_x", timestamp=now_ts())
-    del headers[missing]
-    response = post_raw(admin, body, headers=headers)
-    assert response.status_code == 401, response.text
-    assert_nothing_stored(admin)
-
-
-def test_whsec_secret_is_decoded_as_the_spec_says(settings: Settings, db: Database, beach_condo: int) -> None:
-    whsec = "whsec_" + base64.b64encode(b"luxserv-standard-webhooks-key-01").decode()
-    with app_with(settings, db, webhook_secret=SecretStr(whsec)) as client:
-        admin_client(client, db)
-        body = encode(flat_payload())
-
-        literal = standard_headers(Webhook(whsec.encode()), body, msg_id="msg_lit", timestamp=now_ts())
-        refused = post_raw(client, body, headers=literal)
-        assert refused.status_code == 401, refused.text
-
-        decoded = standard_headers(Webhook(whsec), body, msg_id="msg_whsec", timestamp=now_ts())
-        accepted = post_raw(client, body, headers=decoded)
-        assert accepted.status_code == 200, accepted.text
-        assert accepted.json()["outcome"] == "created"
-        assert bookings(client)["total"] == 1
-
-
-def test_webhook_id_is_the_event_id(admin: TestClient, beach_condo: int) -> None:
-    body = encode(flat_payload())
-    webhook = Webhook(WEBHOOK_SECRET.encode())
-    first = post_raw(admin, body, headers=standard_headers(webhook, body, msg_id="msg_same", timestamp=now_ts()))
-    assert first.status_code == 200, first.text
-    assert first.json()["event_id"] == "msg_same"
-
-    again = standard_headers(webhook, body, msg_id="msg_same", timestamp=now_ts() - 30)
-    second = post_raw(admin, body, headers=again)
-    assert second.status_code == 200, second.text
-    assert second.json()["duplicate"] is True
-    assert second.json()["booking_id"] == first.json()["booking_id"]
-    assert second.json()["inbox_id"] == first.json()["inbox_id"]
-
-    # The same id with other content is still the same event: not applied.
-    changed = encode(flat_payload(guest_count=2))
-    third = post_raw(admin, changed, headers=standard_headers(webhook, changed, msg_id="msg_same", timestamp=now_ts()))
-    assert third.status_code == 200, third.text
-    assert third.json()["duplicate"] is True
-
-    assert inbox(admin)["total"] == 1
-    assert bookings(admin)["items"][0]["guest_count"] == 4
 
 
 # --- 4. duplicates ------------------------------------------------------------------------------------------

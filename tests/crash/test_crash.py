@@ -40,7 +40,8 @@ from luxserv.outbox.models import Notification, OutboxMessage, OutboxStatus
 from luxserv.services.models import AutomationRule, PropertyRuleSetting, RequestStatus, ServiceRequest, ServiceType
 from tests.conftest import WEBHOOK_SECRET
 from tests.crash import harness
-from tests.crash.harness import Reservation, Scenario, Senders, Service
+from tests.crash.harness import Senders, Service
+from tests.crash.scenario import Reservation, Scenario
 from tests.factories import flat_payload, make_owner, make_property, make_user, post_signed
 from tests.outbox.mailserver import running
 

@@ -48,6 +48,7 @@ from luxserv.web import errors
 from luxserv.web.pages import router as pages_router
 from luxserv.web.security_headers import SecurityHeadersMiddleware
 from luxserv.webhooks.api import router as webhooks_router
+from luxserv.webhooks.intake import Intake
 from luxserv.worker.runner import BackgroundWorker
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
@@ -62,6 +63,7 @@ def create_app(
     database = db or Database(settings.database_url, base_url=settings.base_url)
     providers = Providers.from_settings(settings, database)
     start_worker = settings.worker_in_process if run_worker is None else run_worker
+    intake = Intake(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +73,7 @@ def create_app(
         gc.freeze()  # what exists now lives as long as the app: keep it out of every garbage collection's scan
         yield
         gc.unfreeze()
+        intake.close()
         if start_worker:
             worker.stop()
         if db is None:
@@ -86,6 +89,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.providers = providers
+    app.state.intake = intake
     errors.install(app)
     app.add_middleware(SecurityHeadersMiddleware)
     for router in (

@@ -82,34 +82,61 @@ def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor:
     return _apply(db, inbox_id, prepared, actor=actor)
 
 
-def receive_many(db: Database, providers: Providers, news: Sequence[service.NewEvent], *, actor: str) -> list[Receipt]:
-    """`receive` for a batch (a sync's page): the events that need no API call commit together, in one transaction.
+def receive_many(
+    db: Database, providers: Providers, news: Sequence[service.NewEvent], *, actor: str | Sequence[str]
+) -> list[Receipt]:
+    """`receive` for a batch (a sync's page, the webhooks that arrived together): see `receive_together`.
+
+    The events that need a call to the provider's API go through `receive` one by one afterwards. The order of
+    the receipts is the order of `news`; `actor` is one for all, or one per event.
+    """
+    actors = _actors(actor, len(news))
+    receipts = receive_together(db, providers, news, actor=actors)
+    return [
+        receipt if receipt is not None else receive(db, providers, new, actor=actors[n])
+        for n, (new, receipt) in enumerate(zip(news, receipts, strict=True))
+    ]
+
+
+def receive_together(
+    db: Database, providers: Providers, news: Sequence[service.NewEvent], *, actor: str | Sequence[str]
+) -> list[Receipt | None]:
+    """Store and apply the events that need no API call in one transaction (one disk flush for all of them).
 
     Each event is still stored and applied on its own savepoint, so one that fails is recorded as failed without
-    touching the others. If the batch's transaction hits a database error, every event goes through `receive`
-    alone. The order of the receipts is the order of `news`.
+    touching the others. The receipts come in the order of `news`, with None for each event left to the caller
+    for `receive`: those that need the provider's API, and all of them if the transaction hit a database error.
     """
+    actors = _actors(actor, len(news))
     prepared = [_prepare(providers, new.provider, new.account_id, new.body, offline=True) for new in news]
-    receipts: dict[int, Receipt] = {}
+    receipts: list[Receipt | None] = [None] * len(news)
     together = [n for n, ready in enumerate(prepared) if not ready.needs_call and ready.error is None]
-    if len(together) > 1:
-        duplicates: list[tuple[int, int]] = []
-        try:
-            with db.unit_of_work() as session:
-                remember_reads(session)  # rules and listing matches: read once per batch
-                for n in together:
-                    inbox_id, created = service.store(session, news[n])
-                    if created:
-                        receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actor)
-                    else:
-                        duplicates.append((n, inbox_id))
-        except DBAPIError as error:
-            log.warning("a batch of %d events failed to apply together, applying one by one: %s", len(news), error)
-            receipts.clear()
-        else:
-            for n, inbox_id in duplicates:
-                receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
-    return [receipts[n] if n in receipts else receive(db, providers, new, actor=actor) for n, new in enumerate(news)]
+    if not together:
+        return receipts
+    duplicates: list[tuple[int, int]] = []
+    try:
+        with db.unit_of_work() as session:
+            remember_reads(session)  # rules and listing matches: read once per batch
+            for n in together:
+                inbox_id, created = service.store(session, news[n])
+                if created:
+                    receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+                else:
+                    duplicates.append((n, inbox_id))
+    except DBAPIError as error:
+        log.warning("a batch of %d events failed to apply together, applying one by one: %s", len(news), error)
+        return [None] * len(news)
+    for n, inbox_id in duplicates:
+        receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
+    return receipts
+
+
+def _actors(actor: str | Sequence[str], count: int) -> Sequence[str]:
+    if isinstance(actor, str):
+        return [actor] * count
+    if len(actor) != count:
+        raise ValueError(f"{len(actor)} actors for {count} events")
+    return actor
 
 
 def _apply_new(session: Session, inbox_id: int, event_id: str, prepared: _Prepared, *, actor: str) -> Receipt:

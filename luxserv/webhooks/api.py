@@ -1,4 +1,5 @@
-"""Webhook endpoints. Each verifies, commits the raw event to the inbox, applies it, and answers.
+"""Webhook endpoints. Each verifies, commits the raw event to the inbox, applies it, and answers (the deliveries
+that arrive together are applied together: see `intake.py`).
 
 Answers (JSON):
 - 200 `{"status":"success","booking_id":…,"event_id":…,"outcome":…}`; a re-delivery adds `"duplicate": true`
@@ -15,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from luxserv.core.database import Database
 from luxserv.core.errors import LuxServError, PayloadTooLarge
 from luxserv.core.settings import Settings
 from luxserv.inbox import flows
@@ -24,6 +24,7 @@ from luxserv.inbox.service import NewEvent
 from luxserv.integrations.base import InboundRequest, Provider, SignatureInvalid, decode_json
 from luxserv.integrations.registry import Providers
 from luxserv.web.errors import error_body
+from luxserv.webhooks.intake import Intake
 
 router = APIRouter(tags=["webhooks"])
 
@@ -75,7 +76,6 @@ async def receive_webhook(provider_name: str, request: Request) -> JSONResponse:
     FastAPI's dependency resolution would cost more than everything else it does before the database."""
     state = request.app.state
     settings: Settings = state.settings
-    db: Database = state.db
     providers: Providers = state.providers
     body = await read_limited_body(request, settings.webhook_max_bytes)
     if not _is_json(request.headers.get("content-type", "")):
@@ -104,7 +104,8 @@ async def receive_webhook(provider_name: str, request: Request) -> JSONResponse:
         headers=headers,
         account_id=provider.account.id,
     )
-    receipt = await run_in_threadpool(flows.receive, db, providers, new, actor=f"webhook:{provider.name}")
+    intake: Intake = state.intake
+    receipt = await intake.receive(new, providers, actor=f"webhook:{provider.name}")
     return _answer(receipt)
 
 

@@ -150,6 +150,11 @@ def remember_reads(session: Session) -> None:
     session.info[_MEMO] = {}
 
 
+def remembers_reads(session: Session) -> bool:
+    """Whether this session's transaction opted in with `remember_reads`."""
+    return _MEMO in session.info
+
+
 def memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`, remembered for the rest of the transaction if the session opted in with `remember_reads`.
 

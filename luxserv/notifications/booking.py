@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
 from luxserv.bookings.models import Booking
+from luxserv.core.database import memo
 from luxserv.core.links import absolute
 from luxserv.guests.models import Guest
 from luxserv.notifications.dispatch import DEFAULT, TOPICS, Choice, Delivery, Notice, deliver_all, to_users
@@ -108,10 +109,13 @@ def _audience(session: Session, prop: Property | None, topic: str | None) -> lis
     """`recipients`, each with their choice for `topic` (as `dispatch.preferences` would give it)."""
     owner_id = prop.owner_id if prop is not None else None
     session.flush()  # what the ORM would do before a query; the statement then runs on the connection (plain rows)
-    if owner_id is None:
-        rows = session.connection().execute(_ADMINS, {"topic": topic or ""}).all()
-    else:
-        rows = session.connection().execute(_OWNERS_AND_ADMINS, {"topic": topic or "", "owner_id": owner_id}).all()
+
+    def read() -> Sequence[Any]:
+        if owner_id is None:
+            return session.connection().execute(_ADMINS, {"topic": topic or ""}).all()
+        return session.connection().execute(_OWNERS_AND_ADMINS, {"topic": topic or "", "owner_id": owner_id}).all()
+
+    rows = memo(session, ("audience", owner_id, topic), read)
     chooses = topic in TOPICS
     found = [
         (user_id, email, role, Choice(mode, in_app) if chooses and chosen is not None else DEFAULT)
@@ -191,7 +195,7 @@ def _context(
     names: dict[int, str] = {}
     if rows:
         session.flush()  # as the ORM would before a query
-        names = {row[0]: row[1] for row in session.connection().execute(_SERVICE_NAMES)}
+        names = memo(session, "service_names", lambda: {i: n for i, n in session.connection().execute(_SERVICE_NAMES)})
     return {
         "unplaced": prop is None,
         "property_name": prop.name if prop else "",

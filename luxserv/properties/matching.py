@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,31 +69,35 @@ def link_listing(session: Session, prop: Property, provider: str, listing_id: st
 
 
 def match_property(session: Session, provider: str, listing: ListingRef) -> Property | None:
-    """The property this listing reference points at, or None (the booking will be kept unplaced)."""
-    key = ("match_property", provider, listing.property_id, listing.listing_id, listing.name, listing.address)
-    property_id = memo(session, key, lambda: _id_of(_match(session, provider, listing)))
-    return session.get(Property, property_id) if property_id is not None else None
+    """The property this listing reference points at, or None (the booking will be kept unplaced).
 
-
-def _id_of(prop: Property | None) -> int | None:
-    return prop.id if prop is not None else None
-
-
-def _match(session: Session, provider: str, listing: ListingRef) -> Property | None:
+    Tried in order: a property id, the provider's listing id, then the name and the address as known aliases.
+    In a batch (`remember_reads`), each lookup runs once; the memo also keeps the property objects referenced,
+    so the session's identity map still holds them for the next event.
+    """
     if listing.property_id is not None:
         return session.get(Property, listing.property_id)
     if listing.listing_id:
-        found = session.scalar(
-            select(Property)
-            .join(ChannelListing)
-            .where(ChannelListing.provider == provider, ChannelListing.listing_id == listing.listing_id)
+        listing_id = listing.listing_id
+        found = memo(
+            session,
+            ("listing", provider, listing_id),
+            lambda: session.scalar(
+                select(Property)
+                .join(ChannelListing)
+                .where(ChannelListing.provider == provider, ChannelListing.listing_id == listing_id)
+            ),
         )
         if found is not None:
             return found
     for text in (listing.name, listing.address):
         if text:
             key = normalize_key(text)
-            found = session.scalar(select(Property).join(PropertyAlias).where(PropertyAlias.key == key))
+            found = memo(session, ("alias", key), partial(_by_alias, session, key))
             if found is not None:
                 return found
     return None
+
+
+def _by_alias(session: Session, key: str) -> Property | None:
+    return session.scalar(select(Property).join(PropertyAlias).where(PropertyAlias.key == key))

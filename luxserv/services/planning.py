@@ -11,12 +11,12 @@ from datetime import date, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from luxserv.bookings.models import Booking, BookingStatus
 from luxserv.core.clock import utcnow
-from luxserv.core.database import memo
+from luxserv.core.database import memo, remembers_reads
 from luxserv.properties.models import Property
 from luxserv.services.keywords import mentions, parse_keywords
 from luxserv.services.models import (
@@ -53,8 +53,35 @@ class Intent:
 
 
 def rules_for(session: Session, property_id: int) -> list[AutomationRule]:
-    """Rules in force at a property: enabled ones unless switched off there, plus ones switched on there."""
-    return memo(session, ("rules_for", property_id), lambda: _rules_for(session, property_id))
+    """Rules in force at a property: enabled ones unless switched off there, plus ones switched on there.
+
+    In a session that remembers its reads (a batch of events), every rule is read once, and so is which
+    properties switch any rule on or off; only those properties' switches are read, each once.
+    """
+    if not remembers_reads(session):
+        return _rules_for(session, property_id)
+    every = memo(session, "rules", lambda: list(session.scalars(_EVERY_RULE)))
+    switched = memo(session, "switched_properties", lambda: set(session.scalars(_SWITCHED_PROPERTIES)))
+
+    def here() -> list[AutomationRule]:
+        if property_id not in switched:
+            return [rule for rule in every if rule.enabled]
+        switches = {rule_id: on for rule_id, on in session.execute(_SWITCHES, {"property_id": property_id})}
+        return [rule for rule in every if switches.get(rule.id, rule.enabled)]
+
+    return memo(session, ("rules_for", property_id), here)
+
+
+_EVERY_RULE = (
+    select(AutomationRule)
+    .join(ServiceType, ServiceType.id == AutomationRule.service_type_id)
+    .where(ServiceType.active.is_(True))
+    .order_by(AutomationRule.id)
+)
+_SWITCHED_PROPERTIES = select(PropertyRuleSetting.property_id).distinct()
+_SWITCHES = select(PropertyRuleSetting.rule_id, PropertyRuleSetting.enabled).where(
+    PropertyRuleSetting.property_id == bindparam("property_id")
+)
 
 
 def _rules_for(session: Session, property_id: int) -> list[AutomationRule]:

@@ -365,3 +365,23 @@ def test_rules_are_read_once_per_batch_and_afresh_otherwise(db: Database, condo:
         first = rules_for(session, condo)
         session.execute(AutomationRule.__table__.update().values(enabled=True))
         assert rules_for(session, condo) is first  # the same answer for the whole batch, from memory
+
+
+def test_a_batch_honours_each_propertys_switches(db: Database, condo: int) -> None:
+    villa = make_property(db, name="Sea Breeze Villa", address="20 Sea Breeze Ct")
+    cottage = make_property(db, name="Gulf View Cottage", address="7 Gulf View Dr")
+    grocery = rule_id(db, GROCERY)
+    spa = add_rule(db, key="spa", name="Spa day", enabled=False)
+    with db.unit_of_work() as session:
+        catalog.set_property_override(session, condo, grocery, False, actor="test")  # off here only
+        catalog.set_property_override(session, villa, spa, True, actor="test")  # a disabled rule, on here only
+    with db.unit_of_work() as session:
+        alone = {p: {rule.key for rule in rules_for(session, p)} for p in (condo, villa, cottage)}
+
+    with db.unit_of_work() as session:
+        remember_reads(session)  # what a batch of events does: every rule and the switched homes, read once
+        together = {p: {rule.key for rule in rules_for(session, p)} for p in (condo, villa, cottage)}
+
+    assert together == alone
+    assert GROCERY not in alone[condo] and GROCERY in alone[villa] and GROCERY in alone[cottage]
+    assert "spa" in alone[villa] and "spa" not in alone[condo] and "spa" not in alone[cottage]

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,12 +168,15 @@ def _apply_message(session: Session, event: MessageEvent, *, actor: str) -> Appl
 
 
 def _find(session: Session, provider: str, external_id: str) -> Booking | None:
-    return session.scalar(
-        select(Booking)
-        .where(Booking.provider == provider, Booking.external_id == external_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return session.scalar(_FIND, {"provider": provider, "external_id": external_id})
+
+
+_FIND = (  # built once: the busiest lookup of all
+    select(Booking)
+    .where(Booking.provider == bindparam("provider"), Booking.external_id == bindparam("external_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def _create(session: Session, event: BookingEvent, prop_id: int | None, actor: str) -> Booking | None:

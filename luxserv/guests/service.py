@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +25,7 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
     key = normalize_email(email)
     guest = None
     if key:
-        guest = session.scalar(select(Guest).where(Guest.email_normalized == key))
+        guest = session.scalar(_BY_EMAIL, {"key": key})
     elif current is not None:
         guest = current
     if guest is None:
@@ -35,6 +35,9 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
     if email:
         guest.email = email
     return guest
+
+
+_BY_EMAIL = select(Guest).where(Guest.email_normalized == bindparam("key"))
 
 
 def _insert(session: Session, guest: Guest) -> Guest:

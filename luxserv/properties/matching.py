@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from luxserv.core.database import memo
@@ -82,11 +82,7 @@ def match_property(session: Session, provider: str, listing: ListingRef) -> Prop
         found = memo(
             session,
             ("listing", provider, listing_id),
-            lambda: session.scalar(
-                select(Property)
-                .join(ChannelListing)
-                .where(ChannelListing.provider == provider, ChannelListing.listing_id == listing_id)
-            ),
+            lambda: session.scalar(_BY_LISTING, {"provider": provider, "listing_id": listing_id}),
         )
         if found is not None:
             return found
@@ -100,4 +96,12 @@ def match_property(session: Session, provider: str, listing: ListingRef) -> Prop
 
 
 def _by_alias(session: Session, key: str) -> Property | None:
-    return session.scalar(select(Property).join(PropertyAlias).where(PropertyAlias.key == key))
+    return session.scalar(_BY_ALIAS, {"key": key})
+
+
+_BY_LISTING = (
+    select(Property)
+    .join(ChannelListing)
+    .where(ChannelListing.provider == bindparam("provider"), ChannelListing.listing_id == bindparam("listing_id"))
+)
+_BY_ALIAS = select(Property).join(PropertyAlias).where(PropertyAlias.key == bindparam("key"))

@@ -143,14 +143,7 @@ def plan(session: Session, booking: Booking, *, actor: str, new: bool = False) -
     `new` says the booking was inserted in this transaction, so it has no requests yet to look up.
     """
     result = PlanResult()
-    existing = {} if new else {
-        r.rule_id: r
-        for r in session.scalars(
-            select(ServiceRequest)
-            .where(ServiceRequest.booking_id == booking.id, ServiceRequest.rule_id.is_not(None))
-            .options(selectinload(ServiceRequest.changes))
-        )
-    }  # fmt: skip
+    existing = {} if new else {r.rule_id: r for r in session.scalars(_PLANNED, {"booking_id": booking.id})}
     wanted = {intent.rule.id: intent for intent in intents(session, booking)}
     to_create: list[Intent] = []
     for rule_id, intent in wanted.items():
@@ -205,7 +198,7 @@ def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str
         for intent in wanted
     ]  # fmt: skip
     # One multi-row INSERT … RETURNING. Its rows may come back in any order; a booking has one request per rule.
-    by_rule = {r.rule_id: r for r in session.scalars(insert(ServiceRequest).returning(ServiceRequest), rows)}
+    by_rule = {r.rule_id: r for r in session.scalars(_INSERT, rows)}
     created = [by_rule[intent.rule.id] for intent in wanted]
     history = [
         {"request_id": request.id, "actor": actor, "from_status": None, "to_status": RequestStatus.scheduled.value,
@@ -217,6 +210,12 @@ def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str
 
 
 _HISTORY = insert(cast(Table, ServiceRequestChange.__table__))
+_INSERT = insert(ServiceRequest).returning(ServiceRequest)
+_PLANNED = (
+    select(ServiceRequest)
+    .where(ServiceRequest.booking_id == bindparam("booking_id"), ServiceRequest.rule_id.is_not(None))
+    .options(selectinload(ServiceRequest.changes))
+)
 
 
 def _move(request: ServiceRequest, booking: Booking, day: date, actor: str) -> None:

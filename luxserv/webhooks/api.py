@@ -24,7 +24,7 @@ from luxserv.inbox.service import NewEvent
 from luxserv.integrations.base import InboundRequest, Provider, SignatureInvalid, decode_json
 from luxserv.integrations.registry import Providers
 from luxserv.web.errors import error_body
-from luxserv.webhooks.intake import Intake
+from luxserv.webhooks.intake import Intake, SenderGone
 
 router = APIRouter(tags=["webhooks"])
 
@@ -105,7 +105,10 @@ async def receive_webhook(provider_name: str, request: Request) -> JSONResponse:
         account_id=provider.account.id,
     )
     intake: Intake = state.intake
-    receipt = await intake.receive(new, providers, actor=f"webhook:{provider.name}")
+    try:
+        receipt = await intake.receive(new, providers, actor=f"webhook:{provider.name}", hang_up=request.receive)
+    except SenderGone:  # nothing was stored; the answer goes nowhere (499: "client closed request", as nginx logs it)
+        return JSONResponse(error_body("the sender hung up before its delivery was stored", "connection"), 499)
     return _answer(receipt)
 
 

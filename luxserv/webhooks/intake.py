@@ -7,8 +7,10 @@ that could run in parallel is serialized; on PostgreSQL each web process has its
 
 A delivery whose payload needs the provider's API (a call that may take seconds) is not held up behind the
 others, nor holds them up: it goes through `flows.receive` on a thread of its own, like every delivery of a batch
-whose transaction hit a database error. The sender is answered only after its event is committed; one that
-gives up waiting (a closed connection) leaves its event to be applied all the same.
+whose transaction hit a database error. The sender is answered only after its event is committed. A sender that
+hangs up before its delivery's turn comes leaves nothing behind: the delivery is dropped unstored (never
+acknowledged, it is the sender's to retry), so an overloaded server spends its time on senders still waiting.
+Once its turn has come, the event is stored and applied whether or not anyone is left to hear the answer.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import contextlib
 import logging
 import queue
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from starlette.types import Message
 
 from luxserv.core.database import Database
 from luxserv.inbox import flows
@@ -30,13 +35,19 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 32  # a batch holds SQLite's write lock while it runs: enough to amortize a commit, short enough to share
 
 
-@dataclass(frozen=True)
+class SenderGone(Exception):
+    """The sender hung up before its delivery's turn came. The delivery was neither stored nor applied: it was never
+    acknowledged, so it is the sender's to deliver again, and its place went to senders still waiting."""
+
+
+@dataclass(eq=False)
 class _Delivery:
     new: NewEvent
     providers: Providers
     actor: str
     loop: asyncio.AbstractEventLoop
     answer: asyncio.Future[flows.Receipt]
+    state: str = "waiting"  # then "taken" by the intake thread, or "abandoned" by a sender who hung up first
 
 
 class Intake:
@@ -51,15 +62,48 @@ class Intake:
         self._queue: queue.SimpleQueue[_Delivery | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._turns = threading.Lock()
         self._alone = ThreadPoolExecutor(max_workers=8, thread_name_prefix="luxserv-intake-call")
 
-    async def receive(self, new: NewEvent, providers: Providers, *, actor: str) -> flows.Receipt:
-        """Store and apply the event; returns once it is committed (with or without the others of its batch)."""
+    async def receive(
+        self,
+        new: NewEvent,
+        providers: Providers,
+        *,
+        actor: str,
+        hang_up: Callable[[], Awaitable[Message]] | None = None,
+    ) -> flows.Receipt:
+        """Store and apply the event; returns once it is committed (with or without the others of its batch).
+
+        `hang_up` is the request's ASGI `receive`, which gives `http.disconnect` when the sender hangs up: if that
+        happens before the delivery's turn, it is dropped and `SenderGone` raised.
+        """
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[flows.Receipt] = loop.create_future()
+        delivery = _Delivery(new, providers, actor, loop, answer)
         self._start()
-        self._queue.put(_Delivery(new, providers, actor, loop, answer))
-        return await answer
+        self._queue.put(delivery)
+        if hang_up is None:
+            return await answer
+        watcher = loop.create_task(self._watch(delivery, hang_up))
+        try:
+            return await answer
+        finally:
+            watcher.cancel()
+
+    async def _watch(self, delivery: _Delivery, hang_up: Callable[[], Awaitable[Message]]) -> None:
+        while (await hang_up())["type"] != "http.disconnect":
+            pass
+        if self._claim(delivery, "abandoned") and not delivery.answer.done():
+            delivery.answer.set_exception(SenderGone("the sender hung up before its delivery was stored"))
+
+    def _claim(self, delivery: _Delivery, state: str) -> bool:
+        """Move a waiting delivery to `state`; False if the intake took it or its sender left first."""
+        with self._turns:
+            if delivery.state != "waiting":
+                return False
+            delivery.state = state
+            return True
 
     def close(self) -> None:
         """Apply what is queued, then stop the thread."""
@@ -85,6 +129,8 @@ class Intake:
             carried = None
             if first is None:
                 return
+            if not self._claim(first, "taken"):
+                continue
             batch = [first]
             while len(batch) < self._max_batch:
                 try:
@@ -97,7 +143,8 @@ class Intake:
                 if following.providers is not first.providers:  # the app's providers were replaced meanwhile
                     carried = following
                     break
-                batch.append(following)
+                if self._claim(following, "taken"):
+                    batch.append(following)
             try:
                 self._apply(batch)
             except BaseException as error:  # never leave a sender waiting on a thread that is gone

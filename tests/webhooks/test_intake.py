@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from luxserv.bookings.models import Booking
 from luxserv.core.database import Database
 from luxserv.inbox import flows
-from luxserv.inbox.models import InboxStatus
+from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.inbox.service import NewEvent
 from luxserv.integrations.base import AccountConfig, BookingEvent
 from luxserv.integrations.http import ApiClient, HttpOptions
 from luxserv.integrations.manual import ManualProvider
 from luxserv.integrations.registry import Providers
-from luxserv.webhooks.intake import Intake
+from luxserv.webhooks.intake import Intake, SenderGone
 from tests.factories import make_property
 
 CONFIG = AccountConfig(id=None, provider="manual", name="test")
@@ -208,3 +208,50 @@ def test_an_error_the_database_raises_reaches_the_sender(db: Database, monkeypat
     with pytest.raises(ConnectionError, match="database is down"):
         asyncio.run(intake.receive(delivery(1), providers, actor="webhook:manual"))
     intake.close()
+
+
+def test_a_sender_that_hangs_up_before_its_turn_leaves_nothing_behind(db: Database) -> None:
+    make_property(db)
+    provider = GatedProvider()
+    intake = Intake(db)
+    providers = Providers([provider])
+
+    async def scenario() -> flows.Receipt:
+        busy = asyncio.create_task(intake.receive(delivery(0), providers, actor="webhook:manual"))
+        await asyncio.to_thread(provider.mapping.wait, 10)  # the intake is applying MAN-0
+        gone = asyncio.Event()
+
+        async def hang_up() -> dict[str, Any]:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        queued = asyncio.create_task(intake.receive(delivery(1), providers, actor="webhook:manual", hang_up=hang_up))
+        await asyncio.sleep(0.05)
+        gone.set()  # its sender times out while MAN-0 is still being applied
+        with pytest.raises(SenderGone):
+            await queued
+        provider.gate.set()
+        return await busy
+
+    first = asyncio.run(scenario())
+    intake.close()
+
+    assert first.outcome == "created"
+    with db.unit_of_work(write=False) as session:
+        assert session.scalars(select(Booking.external_id)).all() == ["MAN-0"]  # MAN-1 was neither stored nor applied
+        assert session.scalar(select(func.count()).select_from(InboxEvent)) == 1
+
+
+def test_a_sender_still_connected_is_answered(db: Database) -> None:
+    make_property(db)
+    intake = Intake(db)
+    providers = Providers([ManualProvider(CONFIG)])
+
+    async def connected() -> dict[str, Any]:
+        await asyncio.sleep(3600)  # what an open connection's receive does: nothing, until it closes
+        return {"type": "http.disconnect"}
+
+    receipt = asyncio.run(intake.receive(delivery(1), providers, actor="webhook:manual", hang_up=connected))
+    intake.close()
+
+    assert receipt.outcome == "created"

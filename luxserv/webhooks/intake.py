@@ -92,8 +92,11 @@ class Intake:
             watcher.cancel()
 
     async def _watch(self, delivery: _Delivery, hang_up: Callable[[], Awaitable[Message]]) -> None:
-        while (await hang_up())["type"] != "http.disconnect":
-            pass
+        try:
+            while (await hang_up())["type"] != "http.disconnect":
+                pass
+        except Exception:  # a server that cannot tell: the delivery simply waits its turn
+            return
         if self._claim(delivery, "abandoned") and not delivery.answer.done():
             delivery.answer.set_exception(SenderGone("the sender hung up before its delivery was stored"))
 

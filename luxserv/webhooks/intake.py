@@ -63,7 +63,7 @@ class Intake:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._turns = threading.Lock()
-        self._alone = ThreadPoolExecutor(max_workers=8, thread_name_prefix="luxserv-intake-call")
+        self._alone: ThreadPoolExecutor | None = None  # made on first use, again after `close`
 
     async def receive(
         self,
@@ -109,13 +109,17 @@ class Intake:
             return True
 
     def close(self) -> None:
-        """Apply what is queued, then stop the thread."""
+        """Apply what is queued, then stop the threads. A later `receive` starts them again (an app whose
+        lifespan runs twice, as in tests)."""
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(None)
             thread.join()
-        self._alone.shutdown(wait=True)
+        with self._lock:
+            alone, self._alone = self._alone, None
+        if alone is not None:
+            alone.shutdown(wait=True)
 
     def _start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -166,9 +170,15 @@ class Intake:
             receipts = [None] * len(batch)
         for delivery, receipt in zip(batch, receipts, strict=True):
             if receipt is None:
-                self._alone.submit(self._receive_alone, delivery)
+                self._alone_pool().submit(self._receive_alone, delivery)
             else:
                 _settle(delivery, receipt, None)
+
+    def _alone_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._alone is None:
+                self._alone = ThreadPoolExecutor(max_workers=8, thread_name_prefix="luxserv-intake-call")
+            return self._alone
 
     def _receive_alone(self, delivery: _Delivery) -> None:
         try:

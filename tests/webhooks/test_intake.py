@@ -255,3 +255,19 @@ def test_a_sender_still_connected_is_answered(db: Database) -> None:
     intake.close()
 
     assert receipt.outcome == "created"
+
+
+def test_an_intake_closed_once_works_again(db: Database) -> None:
+    make_property(db)
+    provider = CallingProvider()
+    provider.answer.set()
+    intake = Intake(db)
+    providers = Providers([provider])
+    asyncio.run(intake.receive(delivery(1), providers, actor="webhook:manual"))
+    intake.close()  # the app's lifespan ended; a test client may start it again
+
+    slow = asyncio.run(intake.receive(delivery(0, external_id="MAN-slow"), providers, actor="webhook:manual"))
+    quick = asyncio.run(intake.receive(delivery(2), providers, actor="webhook:manual"))
+    intake.close()
+
+    assert slow.outcome == quick.outcome == "created"

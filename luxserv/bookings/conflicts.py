@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from luxserv.accounts.models import Role, User
@@ -31,7 +33,11 @@ def overlapping(session: Session, booking: Booking) -> list[Booking]:
     ).scalars().all()  # fmt: skip
     if not found:  # the usual answer, read without building any booking object
         return []
-    return list(session.scalars(select(Booking).where(Booking.id.in_(found)).order_by(Booking.check_in)))
+    return _stays(session, found)
+
+
+def _stays(session: Session, ids: Sequence[int]) -> list[Booking]:
+    return list(session.scalars(select(Booking).where(Booking.id.in_(ids)).order_by(Booking.check_in)))
 
 
 _bookings = Booking.__table__
@@ -44,13 +50,51 @@ _OVERLAPPING = select(_bookings.c.id).where(  # Core on the table, built once
 )
 
 
-def alert_overlaps(session: Session, booking: Booking, *, actor: str) -> list[Booking]:
+def alert_new_overlaps(session: Session, bookings: Sequence[Booking], actors: Sequence[str]) -> None:
+    """`alert_overlaps` for several bookings inserted in this transaction, in order, with one query for all.
+
+    Each booking is checked against the stays stored before it and those earlier in `bookings`, as if each had
+    been applied alone, one after the other: a later booking of the same batch is not yet there.
+    """
+    live = [(n, b) for n, b in enumerate(bookings) if b.property_id is not None and b.status != BookingStatus.cancelled]
+    if not live:
+        return
+    spans: dict[int, tuple[date, date]] = {}
+    for _, b in live:
+        assert b.property_id is not None
+        first, last = spans.get(b.property_id, (b.check_in, b.check_out))
+        spans[b.property_id] = (min(first, b.check_in), max(last, b.check_out))
+    found = session.connection().execute(
+        select(_bookings.c.id, _bookings.c.property_id, _bookings.c.check_in, _bookings.c.check_out).where(
+            _bookings.c.status != BookingStatus.cancelled,
+            or_(*(
+                and_(_bookings.c.property_id == home, _bookings.c.check_in < last, _bookings.c.check_out > first)
+                for home, (first, last) in spans.items()
+            )),
+        )
+    ).all()  # fmt: skip
+    position = {b.id: n for n, b in enumerate(bookings)}
+    for n, booking in live:
+        clash = [
+            row.id for row in found
+            if row.property_id == booking.property_id and row.id != booking.id
+            and row.check_in < booking.check_out and row.check_out > booking.check_in
+            and position.get(row.id, -1) < n
+        ]  # fmt: skip
+        if clash:  # rare: then read the stays as `alert_overlaps` does
+            alert_overlaps(session, booking, actor=actors[n], others=_stays(session, clash))
+
+
+def alert_overlaps(
+    session: Session, booking: Booking, *, actor: str, others: list[Booking] | None = None
+) -> list[Booking]:
     """Tell every active admin (topic `booking.overlap`, as each chose) and the audit log about overlaps.
 
-    Returns the conflicting bookings. The notice's key names the booking, its dates and the stays it overlaps,
-    so the same conflict found again writes nothing new.
+    Returns the conflicting bookings (`others`, when the caller found them already). The notice's key names the
+    booking, its dates and the stays it overlaps, so the same conflict found again writes nothing new.
     """
-    others = overlapping(session, booking)
+    if others is None:
+        others = overlapping(session, booking)
     if not others:
         return []
     prop = session.get(Property, booking.property_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,14 +32,50 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
         guest = current
     if guest is None:
         return _insert(session, Guest(full_name=info.name, email=email, email_normalized=key, phone=info.phone))
+    _refresh(guest, info, email)
+    return guest
+
+
+def upsert_for_new_bookings(session: Session, infos: Sequence[GuestInfo]) -> list[Guest]:
+    """`upsert_from_booking` for the guests of several new bookings, in order, with a statement or two.
+
+    The guests found are refreshed as each event would refresh them; a new e-mail makes one profile, shared by
+    the later events that name it, and all new profiles with an e-mail are inserted in one statement. A
+    concurrent insert of the same e-mail fails it (the caller then applies the events one by one).
+    """
+    emails = [info.email.strip() if info.email and info.email.strip() else None for info in infos]
+    keys = [normalize_email(email) for email in emails]
+    wanted = list({key for key in keys if key})
+    known = {g.email_normalized: g for g in session.scalars(_BY_EMAILS, {"keys": wanted})} if wanted else {}
+    fresh: dict[str, Guest] = {}  # new profiles by e-mail, as the events leave them (not in the session)
+    anonymous: list[Guest] = []  # without an e-mail, each event makes its own profile
+    for info, email, key in zip(infos, emails, keys, strict=True):
+        if key is None:
+            anonymous.append(Guest(full_name=info.name, email=None, email_normalized=None, phone=info.phone))
+        elif key in known or key in fresh:
+            _refresh(known.get(key) or fresh[key], info, email)
+        else:
+            fresh[key] = Guest(full_name=info.name, email=email, email_normalized=key, phone=info.phone)
+    if fresh:
+        rows = [{name: getattr(g, name) for name in _NEW_GUEST_COLUMNS} for g in fresh.values()]
+        known.update({g.email_normalized: g for g in session.scalars(_INSERT_GUESTS, rows)})  # rows in any order
+    session.add_all(anonymous)
+    unnamed = iter(anonymous)
+    return [known[key] if key else next(unnamed) for key in keys]
+
+
+def _refresh(guest: Guest, info: GuestInfo, email: str | None) -> None:
+    """Name and phone from the newest event; a missing e-mail never erases a known one."""
     guest.full_name = info.name or guest.full_name
     guest.phone = info.phone or guest.phone
     if email:
         guest.email = email
-    return guest
 
 
 _BY_EMAIL = select(Guest).where(Guest.email_normalized == bindparam("key"))
+_NEW_GUEST_COLUMNS = ("full_name", "email", "email_normalized", "phone")
+_INSERT_GUESTS = insert(Guest).returning(Guest)
+_BY_EMAILS = select(Guest).where(Guest.email_normalized.in_(bindparam("keys", expanding=True)))
 
 
 def _insert(session: Session, guest: Guest) -> Guest:

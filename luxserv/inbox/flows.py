@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from luxserv.bookings.apply import Outcome
+from luxserv.bookings.apply import Outcome, apply_new, validate
 from luxserv.bookings.models import Booking
 from luxserv.core.clock import utcnow
 from luxserv.core.database import Database, remember_reads
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
+from luxserv.guests.service import normalize_email
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.integrations import http
-from luxserv.integrations.base import EventSkipped, Provider, decode_json
+from luxserv.integrations.base import BookingEvent, EventSkipped, Provider, decode_json
 from luxserv.integrations.registry import Providers
 
 log = logging.getLogger(__name__)
@@ -117,18 +119,107 @@ def receive_together(
     try:
         with db.unit_of_work() as session:
             remember_reads(session)  # rules and listing matches: read once per batch
-            for n in together:
-                inbox_id, created = service.store(session, news[n])
-                if created:
-                    receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
-                else:
-                    duplicates.append((n, inbox_id))
+            fresh: list[tuple[int, int]] = []
+            stored = service.store_many(session, [news[n] for n in together])
+            for n, (inbox_id, created) in zip(together, stored, strict=True):
+                (fresh if created else duplicates).append((n, inbox_id))
+            for n, receipt in _apply_stored(session, fresh, news, prepared, actors).items():
+                receipts[n] = receipt
     except DBAPIError as error:
         log.warning("a batch of %d events failed to apply together, applying one by one: %s", len(news), error)
         return [None] * len(news)
     for n, inbox_id in duplicates:
         receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
     return receipts
+
+
+def _apply_stored(
+    session: Session,
+    fresh: Sequence[tuple[int, int]],
+    news: Sequence[service.NewEvent],
+    prepared: Sequence[_Prepared],
+    actors: Sequence[str],
+) -> dict[int, Receipt]:
+    """Apply the events just stored, in order: (position in `news`, inbox id) each. Returns their receipts.
+
+    A run of new bookings (valid, not stored yet, each named once in the batch, no two for one guest's e-mail)
+    is applied together by `bookings.apply_new`; any other event (an update, a cancellation, a message, an event
+    to refuse) alone, after the new bookings before it.
+    """
+    events = {n: _new_booking(prepared[n]) for n, _ in fresh}
+    named = Counter((e.provider, e.external_id) for e in events.values() if e is not None)
+    stored = _stored_bookings(session, list(named))
+    receipts: dict[int, Receipt] = {}
+    run: list[tuple[int, int, BookingEvent]] = []
+    guests: set[str] = set()  # the e-mails of the run's guests: what each booking's notices say of its guest
+    for n, inbox_id in fresh:
+        event = events[n]
+        alone = event is None or named[event.provider, event.external_id] > 1
+        alone = alone or (event is not None and event.external_id in stored.get(event.provider, ()))
+        guest = normalize_email(event.guest.email) if event is not None else None
+        if alone or (guest is not None and guest in guests):  # a guest is refreshed by one event per run
+            receipts.update(_apply_run(session, run, news, prepared, actors))
+            run, guests = [], set()
+        if alone:
+            receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+            continue
+        assert event is not None
+        run.append((n, inbox_id, event))
+        if guest is not None:
+            guests.add(guest)
+    receipts.update(_apply_run(session, run, news, prepared, actors))
+    return receipts
+
+
+def _new_booking(prepared: _Prepared) -> BookingEvent | None:
+    """The prepared event as a valid booking event, or None (a message, a refusal, or anything `apply` refuses)."""
+    if prepared.provider is None or prepared.refusal is not None:
+        return None
+    try:
+        event = prepared.provider.map(prepared.payload)
+        if not isinstance(event, BookingEvent):
+            return None
+        validate(event)
+    except Exception:  # applied alone, which records why
+        return None
+    return event
+
+
+def _stored_bookings(session: Session, keys: Sequence[tuple[str, str]]) -> dict[str, set[str]]:
+    """Which of these (provider, external id) bookings are stored: the external ids, by provider."""
+    stored: dict[str, set[str]] = {}
+    for provider in {provider for provider, _ in keys}:
+        ids = [external_id for p, external_id in keys if p == provider]
+        found = select(Booking.external_id).where(Booking.provider == provider, Booking.external_id.in_(ids))
+        stored[provider] = set(session.scalars(found))
+    return stored
+
+
+def _apply_run(
+    session: Session,
+    run: Sequence[tuple[int, int, BookingEvent]],
+    news: Sequence[service.NewEvent],
+    prepared: Sequence[_Prepared],
+    actors: Sequence[str],
+) -> dict[int, Receipt]:
+    """New bookings (position, inbox id, event) applied together on a savepoint; one by one if that fails."""
+    if not run:
+        return {}
+    try:
+        with session.begin_nested():
+            results = apply_new(session, [event for _, _, event in run], [actors[n] for n, _, _ in run])
+            done = [service.Processed(InboxStatus.processed, result=result) for result in results]
+            service.finish_all(session, [(inbox_id, d) for (_, inbox_id, _), d in zip(run, done, strict=True)])
+    except Exception as error:  # a booking or guest inserted meanwhile by another transaction, or a bug
+        log.warning("%d new bookings failed to apply together, applying one by one: %s", len(run), error)
+        return {
+            n: _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n]) for n, inbox_id, _ in run
+        }
+    return {
+        n: Receipt(inbox_id=inbox_id, event_id=news[n].event_id, status=InboxStatus.processed, duplicate=False,
+                   booking_id=result.booking.id, outcome=result.outcome.value)
+        for (n, inbox_id, _), result in zip(run, results, strict=True)
+    }  # fmt: skip
 
 
 def _actors(actor: str | Sequence[str], count: int) -> Sequence[str]:

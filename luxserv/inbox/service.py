@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
@@ -35,7 +39,63 @@ class NewEvent:
 
 def store(session: Session, new: NewEvent) -> tuple[int, bool]:
     """Insert the raw event: its id and True; or, if (provider, event id) is already there, that one's id and False."""
-    values = {
+    inserted = insert_once(session, InboxEvent, ("provider", "event_id"), _row(new))
+    if inserted is not None:
+        return inserted, True
+    existing = session.scalar(
+        select(InboxEvent.id).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
+    )
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside this transaction
+        raise NotFound(f"inbox event {new.provider}/{new.event_id} vanished")
+    return existing, False
+
+
+def store_many(session: Session, news: Sequence[NewEvent]) -> list[tuple[int, bool]]:
+    """`store` for several events, in order, with one INSERT (and one SELECT for those already there).
+
+    An event given twice is stored once: the second gets the first one's id and False, as `store` would.
+    """
+    if not news:
+        return []
+    session.flush()
+    connection = session.connection()
+    statement = _store_many_statement(connection.dialect.name)
+    rows = [_row(new) for new in news]
+    inserted = {(p, e): i for i, p, e in connection.execute(statement, rows[0] if len(rows) == 1 else rows)}
+    missing = {(new.provider, new.event_id) for new in news} - inserted.keys()
+    known: dict[tuple[str, str], int] = {}
+    for provider in {provider for provider, _ in missing}:
+        ids = [event_id for p, event_id in missing if p == provider]
+        found = select(InboxEvent.id, InboxEvent.event_id).where(
+            InboxEvent.provider == provider, InboxEvent.event_id.in_(ids)
+        )
+        known.update({(provider, event_id): i for i, event_id in session.execute(found)})
+    stored = []
+    for new in news:
+        key = (new.provider, new.event_id)
+        if key in inserted:
+            stored.append((inserted.pop(key), True))
+            known[key] = stored[-1][0]
+        elif key in known:
+            stored.append((known[key], False))
+        else:  # pragma: no cover - the conflicting row cannot vanish inside this transaction
+            raise NotFound(f"inbox event {new.provider}/{new.event_id} vanished")
+    return stored
+
+
+@functools.cache
+def _store_many_statement(dialect: str) -> Any:
+    table = cast(Table, InboxEvent.__table__)
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        .returning(table.c.id, table.c.provider, table.c.event_id)
+    )
+
+
+def _row(new: NewEvent) -> dict[str, Any]:
+    return {
         "provider": new.provider,
         "event_id": new.event_id,
         "source": new.source,
@@ -46,15 +106,6 @@ def store(session: Session, new: NewEvent) -> tuple[int, bool]:
         "account_id": new.account_id,
         "next_attempt_at": utcnow() + timedelta(seconds=30),  # the worker's safety net if the inline apply dies
     }
-    inserted = insert_once(session, InboxEvent, ("provider", "event_id"), values)
-    if inserted is not None:
-        return inserted, True
-    existing = session.scalar(
-        select(InboxEvent.id).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
-    )
-    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside this transaction
-        raise NotFound(f"inbox event {new.provider}/{new.event_id} vanished")
-    return existing, False
 
 
 @dataclass(frozen=True)
@@ -117,18 +168,21 @@ def process(
 
 def finish(session: Session, inbox_id: int, done: Processed) -> None:
     """Record how applying ended on an event stored in this transaction, without loading its row."""
+    finish_all(session, [(inbox_id, done)])
+
+
+def finish_all(session: Session, finished: Sequence[tuple[int, Processed]]) -> None:
+    """`finish` for several events (inbox id, how it ended), in one statement."""
+    if not finished:
+        return
     session.flush()  # what comes before this statement in the transaction goes first
-    session.connection().execute(
-        _FINISH,
-        {
-            "inbox_id": inbox_id,
-            "status": done.status,
-            "error": done.error,
-            "error_field": done.error_field,
-            "processed_at": utcnow(),
-            "booking_id": done.result.booking.id if done.result is not None else None,
-        },
-    )
+    now = utcnow()
+    rows = [
+        {"inbox_id": inbox_id, "status": done.status, "error": done.error, "error_field": done.error_field,
+         "processed_at": now, "booking_id": done.result.booking.id if done.result is not None else None}
+        for inbox_id, done in finished
+    ]  # fmt: skip
+    session.connection().execute(_FINISH, rows[0] if len(rows) == 1 else rows)
 
 
 _inbox = cast(Table, InboxEvent.__table__)

@@ -21,7 +21,7 @@ from luxserv.core.database import memo
 from luxserv.core.links import absolute
 from luxserv.guests.models import Guest
 from luxserv.notifications.dispatch import DEFAULT, TOPICS, Choice, Delivery, Notice, deliver_all, to_users
-from luxserv.notifications.guest import prepare_welcome
+from luxserv.notifications.guest import prepare_welcomes
 from luxserv.notifications.models import NotificationPreference
 from luxserv.notifications.render import render_html, render_text
 from luxserv.outbox.sender import one_line
@@ -63,12 +63,29 @@ def new_booking(
     """`booking_created` and then `send_welcome(new=True)` for a booking inserted in this transaction: the same
     rows, with all their e-mails written in one statement. Returns (how many people were told, the guest's
     access code or None), as the two calls would."""
-    services = _requests(session, booking, planned)
-    deliveries = _deliveries(session, booking, CREATED, version="new", services=services, base_url="")
-    welcome = prepare_welcome(session, booking, new=True)
-    written = deliver_all(session, deliveries, [(welcome.email, welcome.notice)] if welcome else [])
-    told = sum(delivery.notice.key in written for delivery in deliveries)
-    return told, welcome.code if welcome is not None and welcome.notice.key in written else None
+    return new_bookings(session, [(booking, planned)])[0]
+
+
+def new_bookings(
+    session: Session, created: Sequence[tuple[Booking, PlanResult | Sequence[ServiceRequest] | None]]
+) -> list[tuple[int, str | None]]:
+    """`new_booking` for several bookings (each with what was planned for it), every table written once."""
+    bookings = [booking for booking, _ in created]
+    told = [
+        _deliveries(session, booking, CREATED, version="new", services=_requests(session, booking, planned),
+                    base_url="")
+        for booking, planned in created
+    ]  # fmt: skip
+    welcomes = prepare_welcomes(session, bookings, new=True)
+    addressed = [(welcome.email, welcome.notice) for welcome in welcomes if welcome is not None]
+    written = deliver_all(session, [delivery for deliveries in told for delivery in deliveries], addressed)
+    return [
+        (
+            sum(delivery.notice.key in written for delivery in deliveries),
+            welcome.code if welcome is not None and welcome.notice.key in written else None,
+        )
+        for deliveries, welcome in zip(told, welcomes, strict=True)
+    ]
 
 
 def booking_changed(session: Session, booking: Booking, *, base_url: str = "") -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from luxserv.notifications.dispatch import Notice, to_address
 from luxserv.notifications.render import render_html, render_text
 from luxserv.outbox.models import OutboxMessage
 from luxserv.outbox.sender import one_line
-from luxserv.portal.access import issue_code
+from luxserv.portal.access import issue_codes
 from luxserv.properties.models import Property
 from luxserv.services.models import ServiceRequest, ServiceType
 
@@ -51,16 +52,35 @@ class Welcome:
 
 def prepare_welcome(session: Session, booking: Booking, *, new: bool = False) -> Welcome | None:
     """What `send_welcome` sends, with the access code already issued; None where it sends nothing."""
+    return prepare_welcomes(session, [booking], new=new)[0]
+
+
+def prepare_welcomes(session: Session, bookings: Sequence[Booking], *, new: bool = False) -> list[Welcome | None]:
+    """`prepare_welcome` for each booking, with the access codes issued in one statement."""
+    due = [_due(session, booking, new=new) for booking in bookings]
+    sending = [(booking, found) for booking, found in zip(bookings, due, strict=True) if found is not None]
+    codes = iter(issue_codes(session, [booking for booking, _ in sending]))
+    welcomes = {booking.id: _welcome(session, booking, *found, next(codes)) for booking, found in sending}
+    return [welcomes.get(booking.id) for booking in bookings]
+
+
+def _due(session: Session, booking: Booking, *, new: bool) -> tuple[Guest, Property] | None:
+    """The booking's guest and home if it gets a welcome: a placed, live stay not yet over, a guest with an
+    e-mail address, and no welcome sent yet."""
     if booking.status == BookingStatus.cancelled or booking.property_id is None:
         return None
     guest = session.get(Guest, booking.guest_id)
     prop = session.get(Property, booking.property_id)
     if guest is None or not guest.email or prop is None or booking.check_out < local_today(prop.time_zone):
         return None
-    key = welcome_key(booking.id)
-    if not new and session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+    sent = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == welcome_key(booking.id))
+    if not new and session.scalar(sent) is not None:
         return None
-    code = issue_code(session, booking)
+    return guest, prop
+
+
+def _welcome(session: Session, booking: Booking, guest: Guest, prop: Property, code: str) -> Welcome:
+    assert guest.email
     values = {
         "guest_name": guest.full_name,
         "property_name": prop.name,
@@ -70,7 +90,7 @@ def prepare_welcome(session: Session, booking: Booking, *, new: bool = False) ->
         "link": absolute(session, f"/portal?booking={code}"),
     }
     notice = Notice(
-        key=key,
+        key=welcome_key(booking.id),
         topic=WELCOME,
         subject=one_line(f"Your stay at {prop.name}: {booking.check_in:%b %d} to {booking.check_out:%b %d}"),
         text=render_text("guest_welcome.txt", values),

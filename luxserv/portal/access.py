@@ -8,6 +8,7 @@ from an expired one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import insert, select
@@ -31,13 +32,22 @@ def expiry_for(booking: Booking) -> datetime:
 
 def issue_code(session: Session, booking: Booking) -> str:
     """A new access code for the booking; returns the raw code (shown once: in the welcome e-mail or the CLI)."""
-    code = new_token(CODE_BYTES)
-    session.flush()  # the booking (and anything else pending) first, as adding the row through the ORM would
-    # A Core INSERT: the same row, without building (and flushing) an ORM object that nothing here uses.
-    session.connection().execute(
-        _INSERT_CODE, {"booking_id": booking.id, "code_digest": token_digest(code), "expires_at": expiry_for(booking)}
-    )
-    return code
+    return issue_codes(session, [booking])[0]
+
+
+def issue_codes(session: Session, bookings: Sequence[Booking]) -> list[str]:
+    """`issue_code` for each booking, in one statement."""
+    codes = [new_token(CODE_BYTES) for _ in bookings]
+    if not codes:
+        return codes
+    session.flush()  # the bookings (and anything else pending) first, as adding the rows through the ORM would
+    # A Core INSERT: the same rows, without building (and flushing) ORM objects that nothing here uses.
+    rows = [
+        {"booking_id": booking.id, "code_digest": token_digest(code), "expires_at": expiry_for(booking)}
+        for booking, code in zip(bookings, codes, strict=True)
+    ]
+    session.connection().execute(_INSERT_CODE, rows[0] if len(rows) == 1 else rows)
+    return codes
 
 
 def booking_for_code(session: Session, code: str, *, now: datetime | None = None) -> Booking | None:

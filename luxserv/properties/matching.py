@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import partial
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from luxserv.core.database import memo
+from luxserv.core.database import memo, remembers_reads
 from luxserv.integrations.base import ListingRef
 from luxserv.properties.models import ChannelListing, Property, PropertyAlias
 
@@ -95,6 +96,29 @@ def match_property(session: Session, provider: str, listing: ListingRef) -> Prop
     return None
 
 
+def look_up_listings(session: Session, refs: Iterable[tuple[str, ListingRef]]) -> None:
+    """Read the properties of these (provider, listing) references' listing ids at once, for `match_property`.
+
+    Only in a session that remembers its reads (a batch of events): one query then replaces one per listing id.
+    """
+    if not remembers_reads(session):
+        return
+    wanted: dict[str, set[str]] = {}
+    for provider, listing in refs:
+        if listing.property_id is None and listing.listing_id:
+            wanted.setdefault(provider, set()).add(listing.listing_id)
+    for provider, ids in wanted.items():
+        found: dict[str, Property | None] = dict.fromkeys(ids)
+        for listing_id, linked in session.execute(_BY_LISTINGS, {"provider": provider, "listing_ids": list(ids)}):
+            found[listing_id] = linked
+        for listing_id, prop in found.items():
+            memo(session, ("listing", provider, listing_id), partial(_known, prop))
+
+
+def _known(prop: Property | None) -> Property | None:
+    return prop
+
+
 def _by_alias(session: Session, key: str) -> Property | None:
     return session.scalar(_BY_ALIAS, {"key": key})
 
@@ -104,4 +128,10 @@ _BY_LISTING = (
     .join(ChannelListing)
     .where(ChannelListing.provider == bindparam("provider"), ChannelListing.listing_id == bindparam("listing_id"))
 )
+_BY_LISTINGS = (
+    select(ChannelListing.listing_id, Property)
+    .join(ChannelListing)
+    .where(ChannelListing.provider == bindparam("provider"),
+           ChannelListing.listing_id.in_(bindparam("listing_ids", expanding=True)))
+)  # fmt: skip
 _BY_ALIAS = select(Property).join(PropertyAlias).where(PropertyAlias.key == bindparam("key"))

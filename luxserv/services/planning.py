@@ -6,6 +6,7 @@ a cancelled booking cancels them; work already in progress or completed is never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import cast
@@ -170,10 +171,25 @@ def plan(session: Session, booking: Booking, *, actor: str, new: bool = False) -
         if old_rule_id not in wanted and request.status in PENDING_STATUSES:
             _cancel(request, actor, "the rule is no longer in force for this property")
             result.cancelled.append(request)
-    result.created = _create(session, booking, to_create, actor)
+    result.created = _create(session, [(booking, intent, actor) for intent in to_create])
     if result.changed:
         session.flush()
     return result
+
+
+def plan_new(session: Session, bookings: Sequence[Booking], actors: Sequence[str]) -> list[PlanResult]:
+    """`plan(new=True)` for several bookings inserted in this transaction (each with its actor): every request
+    and every history entry of all of them in one statement each."""
+    wanted = [
+        (booking, intent, actor)
+        for booking, actor in zip(bookings, actors, strict=True)
+        for intent in intents(session, booking)
+        if intent.day is not None
+    ]
+    results = {booking.id: PlanResult() for booking in bookings}
+    for (booking, _, _), request in zip(wanted, _create(session, wanted), strict=True):
+        results[booking.id].created.append(request)
+    return [results[booking.id] for booking in bookings]
 
 
 _PLANNING_NOTES = ("the booking no longer needs it", "the rule is no longer in force for this property")
@@ -185,25 +201,25 @@ def _cancelled_by_planning(request: ServiceRequest) -> bool:
     return last is not None and last.to_status == RequestStatus.cancelled.value and last.note in _PLANNING_NOTES
 
 
-def _create(session: Session, booking: Booking, wanted: list[Intent], actor: str) -> list[ServiceRequest]:
-    """Insert the requests and their first history entries: one statement each."""
+def _create(session: Session, wanted: Sequence[tuple[Booking, Intent, str]]) -> list[ServiceRequest]:
+    """Insert the requests (booking, the rule's intent, actor) and their first history entries: one statement
+    each, in the order given."""
     if not wanted:
         return []
-    assert booking.property_id is not None
     rows = [
         {"property_id": booking.property_id, "booking_id": booking.id, "guest_id": booking.guest_id,
          "service_type_id": intent.rule.service_type_id, "rule_id": intent.rule.id, "origin": Origin.automation,
          "status": RequestStatus.scheduled, "scheduled_for": intent.day, "time_of_day": intent.rule.time_of_day,
          "created_by": actor}
-        for intent in wanted
+        for booking, intent, actor in wanted
     ]  # fmt: skip
     # One multi-row INSERT … RETURNING. Its rows may come back in any order; a booking has one request per rule.
-    by_rule = {r.rule_id: r for r in session.scalars(_INSERT, rows)}
-    created = [by_rule[intent.rule.id] for intent in wanted]
+    by_key = {(r.booking_id, r.rule_id): r for r in session.scalars(_INSERT, rows)}
+    created = [by_key[booking.id, intent.rule.id] for booking, intent, _ in wanted]
     history = [
         {"request_id": request.id, "actor": actor, "from_status": None, "to_status": RequestStatus.scheduled.value,
          "note": f"planned by rule {intent.rule.key}"}
-        for request, intent in zip(created, wanted, strict=True)
+        for request, (_, intent, actor) in zip(created, wanted, strict=True)
     ]  # fmt: skip
     session.connection().execute(_HISTORY, history)  # Core, one executemany: no objects to track
     return created

@@ -125,12 +125,37 @@ def receive_together(
                 (fresh if created else duplicates).append((n, inbox_id))
             for n, receipt in _apply_stored(session, fresh, news, prepared, actors).items():
                 receipts[n] = receipt
+            for n, receipt in _settled_duplicates(session, duplicates).items():
+                receipts[n] = receipt
     except DBAPIError as error:
         log.warning("a batch of %d events failed to apply together, applying one by one: %s", len(news), error)
         return [None] * len(news)
     for n, inbox_id in duplicates:
-        receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
+        if receipts[n] is None:
+            receipts[n] = _receipt_for_duplicate(db, providers, inbox_id)
     return receipts
+
+
+def _settled_duplicates(session: Session, duplicates: Sequence[tuple[int, int]]) -> dict[int, Receipt]:
+    """Receipts for re-delivered events (position, inbox id) whose first delivery is settled, read in one query.
+
+    Those still `received` (being applied elsewhere) or `failed` without a booking are left to
+    `_receipt_for_duplicate`, which waits for them or guesses the booking.
+    """
+    if not duplicates:
+        return {}
+    ids = list({inbox_id for _, inbox_id in duplicates})
+    query = select(InboxEvent).where(InboxEvent.id.in_(ids)).execution_options(populate_existing=True)
+    found = {event.id: event for event in session.scalars(query)}
+    settled = {}
+    for n, inbox_id in duplicates:
+        event = found.get(inbox_id)
+        if event is None or event.status == InboxStatus.received:
+            continue
+        if event.booking_id is None and event.status == InboxStatus.failed:
+            continue
+        settled[n] = _receipt(event, duplicate=True)
+    return settled
 
 
 def _apply_stored(

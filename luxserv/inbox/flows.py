@@ -27,8 +27,9 @@ from luxserv.guests.service import normalize_email
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.integrations import http
-from luxserv.integrations.base import BookingEvent, EventSkipped, Provider, decode_json
+from luxserv.integrations.base import BookingEvent, EventSkipped, MessageEvent, Provider, decode_json
 from luxserv.integrations.registry import Providers
+from luxserv.properties.matching import look_up_listings, match_property
 
 log = logging.getLogger(__name__)
 _TRANSIENT_RETRIES = 3
@@ -165,58 +166,116 @@ def _apply_stored(
     prepared: Sequence[_Prepared],
     actors: Sequence[str],
 ) -> dict[int, Receipt]:
-    """Apply the events just stored, in order: (position in `news`, inbox id) each. Returns their receipts.
+    """Apply the events just stored: (position in `news`, inbox id) each, in order. Returns their receipts.
 
-    A run of new bookings (valid, not stored yet, each named once in the batch, no two for one guest's e-mail)
-    is applied together by `bookings.apply_new`; any other event (an update, a cancellation, a message, an event
-    to refuse) alone, after the new bookings before it.
+    New bookings (valid, not stored yet, each named once in the batch) are applied together by
+    `bookings.apply_new`, in runs; any other event (an update, a cancellation, a message, an event to refuse)
+    alone. The result is what applying the events one at a time, in order, would write. An event applied alone
+    that shares nothing with the current run (no guest, no home) waits until after it, so it does not cut the
+    run in two; one that shares something ends the run first. A guest's profile changes with each of its
+    events, so no two bookings of one guest share a run (each booking's notices name its guest as its own event
+    left them).
     """
-    events = {n: _new_booking(prepared[n]) for n, _ in fresh}
-    named = Counter((e.provider, e.external_id) for e in events.values() if e is not None)
+    read = {n: _read(prepared[n]) for n, _ in fresh}
+    named = Counter((e.provider, e.external_id) for e, _ in read.values() if isinstance(e, BookingEvent))
     stored = _stored_bookings(session, list(named))
+    look_up_listings(session, [(e.provider, e.listing) for e, _ in read.values() if isinstance(e, BookingEvent)])
     receipts: dict[int, Receipt] = {}
     run: list[tuple[int, int, BookingEvent]] = []
-    guests: set[str] = set()  # the e-mails of the run's guests: what each booking's notices say of its guest
-    for n, inbox_id in fresh:
-        event = events[n]
-        alone = event is None or named[event.provider, event.external_id] > 1
-        alone = alone or (event is not None and event.external_id in stored.get(event.provider, ()))
-        guest = normalize_email(event.guest.email) if event is not None else None
-        if alone or (guest is not None and guest in guests):  # a guest is refreshed by one event per run
-            receipts.update(_apply_run(session, run, news, prepared, actors))
-            run, guests = [], set()
-        if alone:
+    later: list[tuple[int, int, _Footprint]] = []  # applied alone, after the run
+    touched = _Footprint(frozenset(), frozenset())  # the run's guests and homes
+
+    def settle() -> None:
+        nonlocal run, later, touched
+        receipts.update(_apply_run(session, run, news, prepared, actors))
+        for n, inbox_id, _ in later:
             receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+        run, later, touched = [], [], _Footprint(frozenset(), frozenset())
+
+    for n, inbox_id in fresh:
+        event, valid = read[n]
+        key = (event.provider, event.external_id) if isinstance(event, BookingEvent) else None
+        if isinstance(event, BookingEvent) and valid and key is not None and named[key] == 1 and key not in stored:
+            mine = _footprint_of_new(session, event)
+            if mine.guests & touched.guests or any(mine.meets(waiting) for _, _, waiting in later):
+                settle()
+            run.append((n, inbox_id, event))
+            touched = touched.join(mine)
             continue
-        assert event is not None
-        run.append((n, inbox_id, event))
-        if guest is not None:
-            guests.add(guest)
-    receipts.update(_apply_run(session, run, news, prepared, actors))
+        footprint = _footprint_of_alone(session, event, valid, stored.get(key) if key else None)
+        if footprint is None or footprint.meets(touched):
+            settle()
+            receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+        else:
+            later.append((n, inbox_id, footprint))
+    settle()
     return receipts
 
 
-def _new_booking(prepared: _Prepared) -> BookingEvent | None:
-    """The prepared event as a valid booking event, or None (a message, a refusal, or anything `apply` refuses)."""
+@dataclass(frozen=True)
+class _Footprint:
+    """What applying an event touches that another event may touch too: guests (by e-mail) and homes."""
+
+    guests: frozenset[str]
+    places: frozenset[int]
+
+    def meets(self, other: _Footprint) -> bool:
+        return bool(self.guests & other.guests or self.places & other.places)
+
+    def join(self, other: _Footprint) -> _Footprint:
+        return _Footprint(self.guests | other.guests, self.places | other.places)
+
+
+def _read(prepared: _Prepared) -> tuple[BookingEvent | MessageEvent | None, bool]:
+    """The prepared event as `apply` gets it, and whether it is a valid booking event. None when applying it
+    writes nothing but its own inbox row (a refusal, or an error recorded as a failure)."""
     if prepared.provider is None or prepared.refusal is not None:
-        return None
+        return None, False
     try:
         event = prepared.provider.map(prepared.payload)
-        if not isinstance(event, BookingEvent):
-            return None
-        validate(event)
     except Exception:  # applied alone, which records why
+        return None, False
+    if not isinstance(event, BookingEvent):
+        return event, False
+    try:
+        validate(event)
+    except EventRejected:
+        return None, False
+    return event, True
+
+
+def _footprint_of_new(session: Session, event: BookingEvent) -> _Footprint:
+    prop = match_property(session, event.provider, event.listing)
+    guest = normalize_email(event.guest.email)
+    return _Footprint(frozenset([guest] if guest else []), frozenset([prop.id] if prop else []))
+
+
+def _footprint_of_alone(
+    session: Session, event: BookingEvent | MessageEvent | None, valid: bool, stored_at: int | None
+) -> _Footprint | None:
+    """What an event applied alone touches; None when that cannot be told beforehand (a message, or a booking
+    event without a guest e-mail: it then refreshes whichever guest its booking has)."""
+    if event is None or (isinstance(event, BookingEvent) and not valid):
+        return _Footprint(frozenset(), frozenset())  # only its own inbox row
+    if not isinstance(event, BookingEvent):
         return None
-    return event
+    guest = normalize_email(event.guest.email)
+    if guest is None:
+        return None
+    prop = match_property(session, event.provider, event.listing)
+    places = {place for place in (prop.id if prop else None, stored_at) if place is not None}
+    return _Footprint(frozenset([guest]), frozenset(places))
 
 
-def _stored_bookings(session: Session, keys: Sequence[tuple[str, str]]) -> dict[str, set[str]]:
-    """Which of these (provider, external id) bookings are stored: the external ids, by provider."""
-    stored: dict[str, set[str]] = {}
+def _stored_bookings(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+    """Which of these (provider, external id) bookings are stored, with the home each is at."""
+    stored: dict[tuple[str, str], int | None] = {}
     for provider in {provider for provider, _ in keys}:
         ids = [external_id for p, external_id in keys if p == provider]
-        found = select(Booking.external_id).where(Booking.provider == provider, Booking.external_id.in_(ids))
-        stored[provider] = set(session.scalars(found))
+        found = select(Booking.external_id, Booking.property_id).where(
+            Booking.provider == provider, Booking.external_id.in_(ids)
+        )
+        stored.update({(provider, external_id): home for external_id, home in session.execute(found)})
     return stored
 
 

@@ -64,8 +64,15 @@ def furnish(db: Database, providers: Providers) -> None:
     digest = make_user(db, "ops@example.com")
     with db.unit_of_work() as session:
         session.add(NotificationPreference(user_id=digest, topic="booking.created", email=EmailMode.digest))
-    prior = _event("prior", booking_id="OLD-1", check_in="2027-03-01", check_out="2027-03-08")
-    flows.receive(db, providers, prior, actor="setup")
+    make_property(db, owner_id=second, name="Bay House", address="9 Bay Point Rd")
+    for prior in (
+        _event("prior-1", booking_id="OLD-1", check_in="2027-03-01", check_out="2027-03-08"),
+        _event("prior-2", booking_id="OLD-2", property_id="GV-7", property="", check_in="2027-09-01",
+               check_out="2027-09-05", guest_name="Zed Ray", guest_email="zed@example.com"),
+        _event("prior-3", booking_id="OLD-3", property="Bay House", check_in="2027-10-01", check_out="2027-10-05",
+               guest_name="Quinn Hale", guest_email="quinn@example.com"),
+    ):  # fmt: skip
+        flows.receive(db, providers, prior, actor="setup")
 
 
 def _event(event_id: str, **fields: Any) -> NewEvent:
@@ -80,6 +87,8 @@ def deliveries() -> list[NewEvent]:
         _event("e1", booking_id="A", check_in="2027-04-01", check_out="2027-04-05"),  # the known guest, celebrating
         _event("e2", booking_id="B", check_in="2027-04-03", check_out="2027-04-06", guest_name="Bob Lee",
                guest_email="BOB@example.com", special_requests=""),  # overlaps A, from the same batch
+        _event("e2b", booking_id="OLD-3", property="Bay House", check_in="2027-10-02", check_out="2027-10-06",
+               guest_name="Quinn Hale", guest_email="quinn@example.com"),  # shares nothing with A and B: after them
         _event("e3", booking_id="C", property_id="GV-7", property="", check_in="2027-04-01", check_out="2027-04-04",
                guest_name="Robert Lee", guest_email="bob@example.com", guest_phone="+1 850 555 0101"),  # same guest
         _event("e4", booking_id="D", property="Nowhere Cottage", guest_name="Ann Nobody", guest_email=None),
@@ -92,6 +101,8 @@ def deliveries() -> list[NewEvent]:
         _event("e8", booking_id="G", check_in="2027-06-05", check_out="2027-06-01"),  # rejected: alone
         _event("e9", booking_id="H", check_in="2025-01-02", check_out="2025-01-05", guest_email="old@example.com",
                guest_name="Past Guest"),  # already over: no welcome
+        _event("e9b", booking_id="OLD-2", property_id="GV-7", property="", status="cancelled", check_in="2027-09-01",
+               check_out="2027-09-05", guest_name="Zed Ray", guest_email="zed@example.com"),
         _event("e10", booking_id="I", property_id="GV-7", property="", check_in="2027-07-01", check_out="2027-07-04",
                guest_name="No Mail", guest_email=None),
         _event("e11", booking_id="J", check_in="2027-08-01", check_out="2027-08-03"),  # the known guest again
@@ -131,15 +142,30 @@ def _plain(row: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
             value = names["booking_id"].get(value, value)
         values[column] = value
     text = json.dumps(values, sort_keys=True, default=str)
-    return re.sub(r"booking=[\w-]+", "booking=CODE", text)  # the welcome's link carries a random code
+    text = re.sub(r"booking=[\w-]+", "booking=CODE", text)  # the welcome's link carries a random code
+    return re.sub(r"(booking\.cancelled:\d+:user-\d+:)\d{8}T\d+", r"\1WHEN", text)  # a cancellation's key: its time
 
 
-def test_a_batch_writes_what_one_event_at_a_time_writes(db: Database, baseline: Database, providers: Providers) -> None:
+def test_a_batch_writes_what_one_event_at_a_time_writes(
+    db: Database, baseline: Database, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     furnish(db, providers)
     furnish(baseline, providers)
 
+    runs: list[int] = []
+    real = flows.apply_new
+
+    def counted(session: Any, events: Any, actors: Any) -> Any:
+        runs.append(len(events))
+        return real(session, events, actors)
+
+    monkeypatch.setattr(flows, "apply_new", counted)
     one_by_one = [flows.receive(baseline, providers, new, actor="webhook:generic") for new in deliveries()]
     together = flows.receive_many(db, providers, deliveries(), actor="webhook:generic")
+
+    # A+B | OLD-3 after them | C+D+E (C is Bob's again) | OLD-1 after them | F+H (I shares a home with OLD-2's
+    # cancellation, waiting) | G's rejection and OLD-2 | I+J+K
+    assert runs == [2, 3, 2, 3]
 
     assert [(r.status, r.outcome, r.duplicate) for r in together] == [
         (r.status, r.outcome, r.duplicate) for r in one_by_one
@@ -151,7 +177,7 @@ def test_a_batch_writes_what_one_event_at_a_time_writes(db: Database, baseline: 
     assert sum('"booking.double_booked"' in row for row in audit) == 3  # B over A, F over the earlier stay, K over J
     assert sum('"booking.unplaced"' in row for row in audit) == 1
     outbox = snapshot(db)["outbox_messages"]
-    assert sum('"guest.welcome"' in row for row in outbox) == 7  # the earlier stay, A, B, C, F, J and K
+    assert sum('"guest.welcome"' in row for row in outbox) == 9  # the earlier stays, A, B, C, F, J and K
     assert snapshot(db)["digest_entries"]
 
 
@@ -221,7 +247,7 @@ def test_new_bookings_that_fail_together_are_applied_one_by_one(
             "N-0", "N-1", "N-2",
         ]  # fmt: skip
         created = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "booking.created"))
-        assert len(list(created)) == 4  # the three, and the stay booked before, once each
+        assert len(list(created)) == 6  # the three, and the three stays booked before, once each
 
 
 def test_a_booking_created_and_changed_in_one_batch_ends_in_its_newest_state(

@@ -17,12 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from luxserv.bookings.apply import Outcome, apply_new, validate
 from luxserv.bookings.models import Booking
 from luxserv.core.clock import utcnow
 from luxserv.core.database import Database, remember_reads
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
+from luxserv.guests.models import Guest
 from luxserv.guests.service import normalize_email
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
@@ -30,6 +32,7 @@ from luxserv.integrations import http
 from luxserv.integrations.base import BookingEvent, EventSkipped, MessageEvent, Provider, decode_json
 from luxserv.integrations.registry import Providers
 from luxserv.properties.matching import look_up_listings, match_property
+from luxserv.services.models import ServiceRequest
 
 log = logging.getLogger(__name__)
 _TRANSIENT_RETRIES = 3
@@ -289,6 +292,7 @@ def _apply_run(
     """New bookings (position, inbox id, event) applied together on a savepoint; one by one if that fails."""
     if not run:
         return {}
+    known = set(session.identity_map.keys())
     try:
         with session.begin_nested():
             results = apply_new(session, [event for _, _, event in run], [actors[n] for n, _, _ in run])
@@ -296,6 +300,11 @@ def _apply_run(
             service.finish_all(session, [(inbox_id, d) for (_, inbox_id, _), d in zip(run, done, strict=True)])
     except Exception as error:  # a booking or guest inserted meanwhile by another transaction, or a bug
         log.warning("%d new bookings failed to apply together, applying one by one: %s", len(run), error)
+        # Rows written with INSERT … RETURNING are gone with the savepoint, but not their objects: forget them
+        # (SQLite may give the same ids to the rows written next).
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, (Booking, Guest, ServiceRequest)) and identity_key(instance=obj) not in known:
+                session.expunge(obj)
         return {
             n: _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n]) for n, inbox_id, _ in run
         }

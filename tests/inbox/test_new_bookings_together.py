@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -291,3 +292,29 @@ def test_a_re_delivery_in_a_batch_is_answered_within_the_batch(db: Database, pro
     ]
     assert receipts[1].outcome == "created"
     assert seen.count("(transaction)") == 1  # no second one to lock the first delivery's row and read it
+
+
+def test_new_bookings_whose_writes_fail_halfway_are_applied_one_by_one(
+    db: Database, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guests, bookings and tasks written before the failure are rolled back, and written again one by one."""
+    furnish(db, providers)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("the overlap check broke")
+
+    monkeypatch.setattr("luxserv.bookings.apply.alert_new_overlaps", broken)
+    batch = [_event(f"n{n}", booking_id=f"N-{n}", guest_email=f"g{n}@example.com", **a_week(n)) for n in range(3)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no object left behind in the session by the rolled-back writes
+        receipts = flows.receive_many(db, providers, batch, actor="sync:test")
+
+    assert [(r.status, r.outcome) for r in receipts] == [(InboxStatus.processed, "created")] * 3
+    with db.unit_of_work(write=False) as session:
+        made = session.execute(
+            select(Booking.external_id, Guest.email).join(Guest).where(Booking.external_id.like("N-%"))
+        )
+        assert sorted(made) == [("N-0", "g0@example.com"), ("N-1", "g1@example.com"), ("N-2", "g2@example.com")]
+        tasks = session.scalars(select(ServiceRequest.booking_id).join(Booking).where(Booking.external_id.like("N-%")))
+        assert len(list(tasks)) == 12  # four rules each (the default special requests mention an anniversary)

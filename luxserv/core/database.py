@@ -155,6 +155,11 @@ def remembers_reads(session: Session) -> bool:
     return _MEMO in session.info
 
 
+def remembered(session: Session, key: Hashable) -> bool:
+    """Whether `memo` holds `key` for this transaction."""
+    return key in session.info.get(_MEMO, {})
+
+
 def memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`, remembered for the rest of the transaction if the session opted in with `remember_reads`.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +33,7 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
         guest = current
     if guest is None:
         return _insert(session, Guest(full_name=info.name, email=email, email_normalized=key, phone=info.phone))
-    _refresh(guest, info, email)
+    _refresh(guest, info)
     return guest
 
 
@@ -53,7 +54,7 @@ def upsert_for_new_bookings(session: Session, infos: Sequence[GuestInfo]) -> lis
         if key is None:
             anonymous.append(Guest(full_name=info.name, email=None, email_normalized=None, phone=info.phone))
         elif key in known or key in fresh:
-            _refresh(known.get(key) or fresh[key], info, email)
+            _refresh(known.get(key) or fresh[key], info)
         else:
             fresh[key] = Guest(full_name=info.name, email=email, email_normalized=key, phone=info.phone)
     if fresh:
@@ -64,17 +65,43 @@ def upsert_for_new_bookings(session: Session, infos: Sequence[GuestInfo]) -> lis
     return [known[key] if key else next(unnamed) for key in keys]
 
 
-def _refresh(guest: Guest, info: GuestInfo, email: str | None) -> None:
-    """Name and phone from the newest event; a missing e-mail never erases a known one."""
-    guest.full_name = info.name or guest.full_name
-    guest.phone = info.phone or guest.phone
-    if email:
-        guest.email = email
+@dataclass(frozen=True)
+class Profile:
+    """What a booking event can change of a guest."""
+
+    name: str
+    phone: str | None
+    email: str | None
+
+
+def profile_after(profile: Profile | None, info: GuestInfo) -> Profile:
+    """The guest's profile once `upsert_from_booking` has applied `info` to it (None: a new guest)."""
+    email = info.email.strip() if info.email and info.email.strip() else None
+    if profile is None:
+        return Profile(info.name, info.phone, email)
+    # Name and phone from the newest event; a missing e-mail never erases a known one.
+    return Profile(info.name or profile.name, info.phone or profile.phone, email or profile.email)
+
+
+def profiles(session: Session, keys: Sequence[str]) -> dict[str, Profile]:
+    """The profiles of the guests with these (normalized) e-mails, by e-mail, in one query."""
+    if not keys:
+        return {}
+    found = session.execute(_PROFILES, {"keys": list(keys)})
+    return {key: Profile(name, phone, email) for key, name, phone, email in found if key}
+
+
+def _refresh(guest: Guest, info: GuestInfo) -> None:
+    after = profile_after(Profile(guest.full_name, guest.phone, guest.email), info)
+    guest.full_name, guest.phone, guest.email = after.name, after.phone, after.email
 
 
 _BY_EMAIL = select(Guest).where(Guest.email_normalized == bindparam("key"))
 _NEW_GUEST_COLUMNS = ("full_name", "email", "email_normalized", "phone")
 _INSERT_GUESTS = insert(Guest).returning(Guest)
+_PROFILES = select(Guest.email_normalized, Guest.full_name, Guest.phone, Guest.email).where(
+    Guest.email_normalized.in_(bindparam("keys", expanding=True))
+)
 _BY_EMAILS = select(Guest).where(Guest.email_normalized.in_(bindparam("keys", expanding=True)))
 
 

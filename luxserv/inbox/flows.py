@@ -25,11 +25,11 @@ from luxserv.core.clock import utcnow
 from luxserv.core.database import Database, remember_reads
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.guests.models import Guest
-from luxserv.guests.service import normalize_email
+from luxserv.guests.service import Profile, normalize_email, profile_after, profiles
 from luxserv.inbox import service
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.integrations import http
-from luxserv.integrations.base import BookingEvent, EventSkipped, MessageEvent, Provider, decode_json
+from luxserv.integrations.base import BookingEvent, EventSkipped, GuestInfo, MessageEvent, Provider, decode_json
 from luxserv.integrations.registry import Providers
 from luxserv.properties.matching import look_up_listings, match_property
 from luxserv.services.models import ServiceRequest
@@ -109,9 +109,10 @@ def receive_together(
 ) -> list[Receipt | None]:
     """Store and apply the events that need no API call in one transaction (one disk flush for all of them).
 
-    Each event is still stored and applied on its own savepoint, so one that fails is recorded as failed without
-    touching the others. The receipts come in the order of `news`, with None for each event left to the caller
-    for `receive`: those that need the provider's API, and all of them if the transaction hit a database error.
+    They are stored with one statement and applied as `_apply_stored` says: new bookings together, the others
+    each on its own savepoint, so one that fails is recorded as failed without touching the others. The receipts
+    come in the order of `news`, with None for each event left to the caller for `receive`: those that need the
+    provider's API, and all of them if the transaction hit a database error.
     """
     actors = _actors(actor, len(news))
     prepared = [_prepare(providers, new.provider, new.account_id, new.body, offline=True) for new in news]
@@ -143,8 +144,8 @@ def receive_together(
 def _settled_duplicates(session: Session, duplicates: Sequence[tuple[int, int]]) -> dict[int, Receipt]:
     """Receipts for re-delivered events (position, inbox id) whose first delivery is settled, read in one query.
 
-    Those still `received` (being applied elsewhere) or `failed` without a booking are left to
-    `_receipt_for_duplicate`, which waits for them or guesses the booking.
+    Those still `received` or `failed` (which the worker may be applying right now) are left to
+    `_receipt_for_duplicate`, which waits for them, and guesses the booking of one that has none.
     """
     if not duplicates:
         return {}
@@ -154,11 +155,8 @@ def _settled_duplicates(session: Session, duplicates: Sequence[tuple[int, int]])
     settled = {}
     for n, inbox_id in duplicates:
         event = found.get(inbox_id)
-        if event is None or event.status == InboxStatus.received:
-            continue
-        if event.booking_id is None and event.status == InboxStatus.failed:
-            continue
-        settled[n] = _receipt(event, duplicate=True)
+        if event is not None and event.status not in _PENDING:
+            settled[n] = _receipt(event, duplicate=True)
     return settled
 
 
@@ -173,16 +171,19 @@ def _apply_stored(
 
     New bookings (valid, not stored yet, each named once in the batch) are applied together by
     `bookings.apply_new`, in runs; any other event (an update, a cancellation, a message, an event to refuse)
-    alone. The result is what applying the events one at a time, in order, would write. An event applied alone
-    that shares nothing with the current run (no guest, no home) waits until after it, so it does not cut the
-    run in two; one that shares something ends the run first. A guest's profile changes with each of its
-    events, so no two bookings of one guest share a run (each booking's notices name its guest as its own event
-    left them).
+    alone. What is written is what applying the events one at a time, in order, would write:
+    - an event applied alone that shares no guest and no home with the current run waits until after it, so it
+      does not cut the run in two; one that shares either, or whose effects cannot be told beforehand (a
+      message, a booking named twice in the batch, no guest e-mail), ends the run and is applied in its place;
+    - no two bookings of one guest share a run, and an event that changes a known guest's name or phone is
+      applied in its place: notices name each guest as the events before them left that guest.
     """
     read = {n: _read(prepared[n]) for n, _ in fresh}
-    named = Counter((e.provider, e.external_id) for e, _ in read.values() if isinstance(e, BookingEvent))
+    bookings = [e for e in read.values() if isinstance(e, BookingEvent)]
+    named = Counter((e.provider, e.external_id) for e in bookings)
     stored = _stored_bookings(session, list(named))
-    look_up_listings(session, [(e.provider, e.listing) for e, _ in read.values() if isinstance(e, BookingEvent)])
+    look_up_listings(session, [(e.provider, e.listing) for e in bookings])
+    guests = _Guests(session, bookings)
     receipts: dict[int, Receipt] = {}
     run: list[tuple[int, int, BookingEvent]] = []
     later: list[tuple[int, int, _Footprint]] = []  # applied alone, after the run
@@ -196,16 +197,25 @@ def _apply_stored(
         run, later, touched = [], [], _Footprint(frozenset(), frozenset())
 
     for n, inbox_id in fresh:
-        event, valid = read[n]
-        key = (event.provider, event.external_id) if isinstance(event, BookingEvent) else None
-        if isinstance(event, BookingEvent) and valid and key is not None and named[key] == 1 and key not in stored:
-            mine = _footprint_of_new(session, event)
-            if mine.guests & touched.guests or any(mine.meets(waiting) for _, _, waiting in later):
-                settle()
-            run.append((n, inbox_id, event))
-            touched = touched.join(mine)
-            continue
-        footprint = _footprint_of_alone(session, event, valid, stored.get(key) if key else None)
+        event = read[n]
+        footprint: _Footprint | None = None  # of an event applied alone; None: it must be applied in its place
+        if isinstance(event, BookingEvent):
+            key = (event.provider, event.external_id)
+            once = named[key] == 1  # a booking named again in the batch may move home meanwhile
+            renames = guests.changes(event.guest)
+            if once and key not in stored and not renames:
+                mine = _footprint_of_new(session, event)
+                if mine.guests & touched.guests or any(mine.meets(waiting) for _, _, waiting in later):
+                    settle()
+                run.append((n, inbox_id, event))
+                touched = touched.join(mine)
+                guests.note(event.guest, sure=True)
+                continue
+            if once and not renames:
+                footprint = _footprint_of_alone(session, event, stored.get(key))
+            guests.note(event.guest, sure=False)  # an update may turn out stale, and leave the guest as it was
+        elif event is None:
+            footprint = _Footprint(frozenset(), frozenset())  # refused or failed: only its own inbox row
         if footprint is None or footprint.meets(touched):
             settle()
             receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
@@ -229,22 +239,44 @@ class _Footprint:
         return _Footprint(self.guests | other.guests, self.places | other.places)
 
 
-def _read(prepared: _Prepared) -> tuple[BookingEvent | MessageEvent | None, bool]:
-    """The prepared event as `apply` gets it, and whether it is a valid booking event. None when applying it
-    writes nothing but its own inbox row (a refusal, or an error recorded as a failure)."""
+class _Guests:
+    """The guests a batch names, as the events before the current one leave them. An event that changes a known
+    guest's name or phone is applied in its place: other stays' double-booking notices show that guest's name."""
+
+    def __init__(self, session: Session, events: Sequence[BookingEvent]) -> None:
+        keys = {normalize_email(event.guest.email) for event in events}
+        self._known: dict[str, Profile] = profiles(session, [key for key in keys if key])
+        self._unsure: set[str] = set()
+
+    def changes(self, info: GuestInfo) -> bool:
+        """Whether applying `info` changes a profile stored before it (a new guest's first event does not)."""
+        key = normalize_email(info.email)
+        if key is None:
+            return False
+        before = self._known.get(key)
+        return key in self._unsure or (before is not None and profile_after(before, info) != before)
+
+    def note(self, info: GuestInfo, *, sure: bool) -> None:
+        """`info` was applied (`sure`), or may have been."""
+        key = normalize_email(info.email)
+        if key is not None and sure:
+            self._known[key] = profile_after(self._known.get(key), info)
+        elif key is not None:
+            self._unsure.add(key)
+
+
+def _read(prepared: _Prepared) -> BookingEvent | MessageEvent | None:
+    """The prepared event as `apply` gets it, if valid. None when applying it writes nothing but its own inbox
+    row: a refusal, an event `apply` rejects, or an error recorded as a failure."""
     if prepared.provider is None or prepared.refusal is not None:
-        return None, False
+        return None
     try:
         event = prepared.provider.map(prepared.payload)
+        if isinstance(event, BookingEvent):
+            validate(event)
     except Exception:  # applied alone, which records why
-        return None, False
-    if not isinstance(event, BookingEvent):
-        return event, False
-    try:
-        validate(event)
-    except EventRejected:
-        return None, False
-    return event, True
+        return None
+    return event
 
 
 def _footprint_of_new(session: Session, event: BookingEvent) -> _Footprint:
@@ -253,15 +285,9 @@ def _footprint_of_new(session: Session, event: BookingEvent) -> _Footprint:
     return _Footprint(frozenset([guest] if guest else []), frozenset([prop.id] if prop else []))
 
 
-def _footprint_of_alone(
-    session: Session, event: BookingEvent | MessageEvent | None, valid: bool, stored_at: int | None
-) -> _Footprint | None:
-    """What an event applied alone touches; None when that cannot be told beforehand (a message, or a booking
-    event without a guest e-mail: it then refreshes whichever guest its booking has)."""
-    if event is None or (isinstance(event, BookingEvent) and not valid):
-        return _Footprint(frozenset(), frozenset())  # only its own inbox row
-    if not isinstance(event, BookingEvent):
-        return None
+def _footprint_of_alone(session: Session, event: BookingEvent, stored_at: int | None) -> _Footprint | None:
+    """What a booking event applied alone touches, given the home its booking is stored at (if any); None when
+    that cannot be told beforehand (no guest e-mail: it then refreshes whichever guest its booking has)."""
     guest = normalize_email(event.guest.email)
     if guest is None:
         return None

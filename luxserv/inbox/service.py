@@ -51,7 +51,7 @@ def store(session: Session, new: NewEvent) -> tuple[int, bool]:
 
 
 def store_many(session: Session, news: Sequence[NewEvent]) -> list[tuple[int, bool]]:
-    """`store` for several events, in order, with one INSERT (and one SELECT for those already there).
+    """`store` for several events, in order, with one INSERT (and a SELECT per provider for those already there).
 
     An event given twice is stored once: the second gets the first one's id and False, as `store` would.
     """

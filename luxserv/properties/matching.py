@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from luxserv.core.database import memo, remembers_reads
+from luxserv.core.database import memo, remembered, remembers_reads
 from luxserv.integrations.base import ListingRef
 from luxserv.properties.models import ChannelListing, Property, PropertyAlias
 
@@ -105,7 +105,8 @@ def look_up_listings(session: Session, refs: Iterable[tuple[str, ListingRef]]) -
         return
     wanted: dict[str, set[str]] = {}
     for provider, listing in refs:
-        if listing.property_id is None and listing.listing_id:
+        key = ("listing", provider, listing.listing_id)
+        if listing.property_id is None and listing.listing_id and not remembered(session, key):
             wanted.setdefault(provider, set()).add(listing.listing_id)
     for provider, ids in wanted.items():
         found: dict[str, Property | None] = dict.fromkeys(ids)

@@ -24,7 +24,7 @@ def upsert_from_booking(session: Session, info: GuestInfo, *, current: Guest | N
 
     Name and phone are refreshed from the newest event; a missing e-mail never erases a known one.
     """
-    email = info.email.strip() if info.email and info.email.strip() else None
+    email = _email(info)
     key = normalize_email(email)
     guest = None
     if key:
@@ -44,7 +44,7 @@ def upsert_for_new_bookings(session: Session, infos: Sequence[GuestInfo]) -> lis
     the later events that name it, and all new profiles with an e-mail are inserted in one statement. A
     concurrent insert of the same e-mail fails it (the caller then applies the events one by one).
     """
-    emails = [info.email.strip() if info.email and info.email.strip() else None for info in infos]
+    emails = [_email(info) for info in infos]
     keys = [normalize_email(email) for email in emails]
     wanted = list({key for key in keys if key})
     known = {g.email_normalized: g for g in session.scalars(_BY_EMAILS, {"keys": wanted})} if wanted else {}
@@ -76,7 +76,7 @@ class Profile:
 
 def profile_after(profile: Profile | None, info: GuestInfo) -> Profile:
     """The guest's profile once `upsert_from_booking` has applied `info` to it (None: a new guest)."""
-    email = info.email.strip() if info.email and info.email.strip() else None
+    email = _email(info)
     if profile is None:
         return Profile(info.name, info.phone, email)
     # Name and phone from the newest event; a missing e-mail never erases a known one.
@@ -89,6 +89,10 @@ def profiles(session: Session, keys: Sequence[str]) -> dict[str, Profile]:
         return {}
     found = session.execute(_PROFILES, {"keys": list(keys)})
     return {key: Profile(name, phone, email) for key, name, phone, email in found if key}
+
+
+def _email(info: GuestInfo) -> str | None:
+    return info.email.strip() if info.email and info.email.strip() else None
 
 
 def _refresh(guest: Guest, info: GuestInfo) -> None:

@@ -160,6 +160,13 @@ def remembered(session: Session, key: Hashable) -> bool:
     return key in session.info.get(_MEMO, {})
 
 
+def remember(session: Session, key: Hashable, value: Any) -> None:
+    """Give `memo` the value of `key` for this transaction, read with others at once (nothing without the opt-in)."""
+    store = session.info.get(_MEMO)
+    if store is not None:
+        store.setdefault(key, value)
+
+
 def memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`, remembered for the rest of the transaction if the session opted in with `remember_reads`.
 

@@ -72,7 +72,7 @@ def receive(db: Database, providers: Providers, new: service.NewEvent, *, actor:
             with db.unit_of_work() as session:
                 inbox_id, created = service.store(session, new)
                 if created:
-                    return _apply_new(session, inbox_id, new.event_id, prepared, actor=actor)
+                    return _apply_one(session, inbox_id, new.event_id, prepared, actor=actor)
         except DBAPIError as error:
             log.warning(
                 "event %s/%s: one-transaction apply failed, storing first: %s", new.provider, new.event_id, error
@@ -193,7 +193,7 @@ def _apply_stored(
         nonlocal run, later, touched
         receipts.update(_apply_run(session, run, news, prepared, actors))
         for n, inbox_id, _ in later:
-            receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+            receipts[n] = _apply_one(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
         run, later, touched = [], [], _Footprint(frozenset(), frozenset())
 
     for n, inbox_id in fresh:
@@ -218,7 +218,7 @@ def _apply_stored(
             footprint = _Footprint(frozenset(), frozenset())  # refused or failed: only its own inbox row
         if footprint is None or footprint.meets(touched):
             settle()
-            receipts[n] = _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
+            receipts[n] = _apply_one(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n])
         else:
             later.append((n, inbox_id, footprint))
     settle()
@@ -332,7 +332,7 @@ def _apply_run(
             if isinstance(obj, (Booking, Guest, ServiceRequest)) and identity_key(instance=obj) not in known:
                 session.expunge(obj)
         return {
-            n: _apply_new(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n]) for n, inbox_id, _ in run
+            n: _apply_one(session, inbox_id, news[n].event_id, prepared[n], actor=actors[n]) for n, inbox_id, _ in run
         }
     return {
         n: Receipt(inbox_id=inbox_id, event_id=news[n].event_id, status=InboxStatus.processed, duplicate=False,
@@ -349,7 +349,7 @@ def _actors(actor: str | Sequence[str], count: int) -> Sequence[str]:
     return actor
 
 
-def _apply_new(session: Session, inbox_id: int, event_id: str, prepared: _Prepared, *, actor: str) -> Receipt:
+def _apply_one(session: Session, inbox_id: int, event_id: str, prepared: _Prepared, *, actor: str) -> Receipt:
     """Apply an event stored in this transaction; an error other than the database's is recorded on it."""
     try:
         done = service.apply_payload(session, prepared.provider, prepared.payload, actor=actor,

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from luxserv.bookings.apply import ApplyResult, Outcome, apply
 from luxserv.core.clock import utcnow
-from luxserv.core.database import insert_once
 from luxserv.core.errors import EventRejected, LuxServError, NotFound
 from luxserv.inbox.models import InboxEvent, InboxStatus
 from luxserv.integrations.base import EventSkipped, Provider
@@ -39,15 +38,7 @@ class NewEvent:
 
 def store(session: Session, new: NewEvent) -> tuple[int, bool]:
     """Insert the raw event: its id and True; or, if (provider, event id) is already there, that one's id and False."""
-    inserted = insert_once(session, InboxEvent, ("provider", "event_id"), _row(new))
-    if inserted is not None:
-        return inserted, True
-    existing = session.scalar(
-        select(InboxEvent.id).where(InboxEvent.provider == new.provider, InboxEvent.event_id == new.event_id)
-    )
-    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside this transaction
-        raise NotFound(f"inbox event {new.provider}/{new.event_id} vanished")
-    return existing, False
+    return store_many(session, [new])[0]
 
 
 def store_many(session: Session, news: Sequence[NewEvent]) -> list[tuple[int, bool]]:

@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from luxserv.core.database import memo, remembered, remembers_reads
+from luxserv.core.database import memo, remember, remembered, remembers_reads
 from luxserv.integrations.base import ListingRef
 from luxserv.properties.models import ChannelListing, Property, PropertyAlias
 
@@ -113,11 +113,7 @@ def look_up_listings(session: Session, refs: Iterable[tuple[str, ListingRef]]) -
         for listing_id, linked in session.execute(_BY_LISTINGS, {"provider": provider, "listing_ids": list(ids)}):
             found[listing_id] = linked
         for listing_id, prop in found.items():
-            memo(session, ("listing", provider, listing_id), partial(_known, prop))
-
-
-def _known(prop: Property | None) -> Property | None:
-    return prop
+            remember(session, ("listing", provider, listing_id), prop)
 
 
 def _by_alias(session: Session, key: str) -> Property | None:
